@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, readEnvironment, type Config } from './config/index.js';
+import { openDatabase } from './db/database.js';
+import { migrateDown, migrateToLatest } from './db/migrator.js';
+
+// The operator's command line (DESIGN §5). Each command prints its result on the last line of
+// stdout and exits non-zero with a one-line error.
+
+class UsageError extends Error {}
+
+interface Command {
+  summary: string;
+  options?: Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  run(config: Config, values: Record<string, string | boolean | undefined>): Promise<string>;
+}
+
+const commands: Record<string, Command> = {
+  migrate: {
+    summary: 'apply all pending migrations, or roll back the last one with --down',
+    options: { down: { type: 'boolean' } },
+    async run(config, values) {
+      const database = await openDatabase({ url: config.database.url, pgliteDir: config.database.pgliteDir });
+      try {
+        const outcome = values.down ? await migrateDown(database.db) : await migrateToLatest(database.db);
+        if (outcome.applied.length === 0) return values.down ? 'nothing to roll back' : 'database is up to date';
+        return `${values.down ? 'rolled back' : 'applied'}: ${outcome.applied.join(', ')}`;
+      } finally {
+        await database.close();
+      }
+    },
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);
+  return `usage: npm run cli -- <command> [options]\ncommands:\n${lines.join('\n')}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command "${name}"; run "npm run cli -- help" for the list`);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: rest, options: command.options ?? {}, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError(`${name}: ${(err as Error).message}`);
+  }
+  const config = loadConfig(readEnvironment());
+  const result = await command.run(config, values);
+  process.stdout.write(result + '\n');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(err.message + '\n');
+    else process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

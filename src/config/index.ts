@@ -1,0 +1,104 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { envSchema, PRODUCTION_REQUIRED, type Env, type Role } from './schema.js';
+
+export type { Role } from './schema.js';
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  http: { host: string; port: number; baseUrl: string; jsonBodyLimit: string; trustProxy: string; allowedOrigins: string[] };
+  database: { url: string | undefined; pgliteDir: string; poolSize: number; migrateOnStart: boolean };
+  secretKey: string;
+  mail: { smtpUrls: string[]; from: string; publisherName: string; postalAddress: string };
+  consentMode: Env['CONSENT_MODE'];
+  defaultTimeZone: string;
+  roles: Role[];
+  logLevel: Env['LOG_LEVEL'];
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { key: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n') +
+        '\nSet these in the environment or in .env (see .env.example).',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+// Development only: a fixed, publicly known key so that links survive restarts on a laptop.
+// Production refuses to start without its own SECRET_KEY.
+const DEV_SECRET_KEY = 'dev-only-insecure-secret-key-change-me-0000';
+
+/** Reads `.env` (if present) under the real environment: real variables win. */
+export function readEnvironment(processEnv: NodeJS.ProcessEnv = process.env, dotenvPath = '.env'): Record<string, string | undefined> {
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  return { ...fromFile, ...processEnv };
+}
+
+/**
+ * Parses the environment once. Throws one ConfigError listing every bad or missing variable.
+ * Empty strings count as unset, so `FOO=` in .env falls back to the default.
+ */
+export function loadConfig(raw: Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = raw[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim();
+  }
+
+  const parsed = envSchema.safeParse(input);
+  const problems: { key: string; message: string }[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? '(environment)');
+      // One line per variable: the first reason is the one to fix first.
+      if (!problems.some((p) => p.key === key)) problems.push({ key, message: issue.message });
+    }
+  }
+  if ((input.NODE_ENV ?? 'development') === 'production') {
+    for (const key of PRODUCTION_REQUIRED) {
+      if (input[key] === undefined && !problems.some((p) => p.key === key)) problems.push({ key, message: 'is required when NODE_ENV=production' });
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    problems.sort((a, b) => a.key.localeCompare(b.key));
+    throw new ConfigError(problems);
+  }
+
+  const e = parsed.data;
+  const baseUrl = e.BASE_URL ?? `http://localhost:${e.PORT}`;
+  return {
+    env: e.NODE_ENV,
+    isProduction: e.NODE_ENV === 'production',
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      baseUrl,
+      jsonBodyLimit: e.JSON_BODY_LIMIT,
+      trustProxy: e.TRUST_PROXY,
+      allowedOrigins: e.ALLOWED_ORIGINS,
+    },
+    database: {
+      url: e.DATABASE_URL,
+      pgliteDir: e.PGLITE_DIR,
+      poolSize: e.DATABASE_POOL_SIZE,
+      migrateOnStart: e.MIGRATE_ON_START,
+    },
+    secretKey: e.SECRET_KEY ?? DEV_SECRET_KEY,
+    mail: {
+      smtpUrls: e.SMTP_URL ? e.SMTP_URL.split(',').map((s) => s.trim()) : [],
+      from: e.MAIL_FROM ?? 'alerts@localhost',
+      publisherName: e.PUBLISHER_NAME,
+      postalAddress: e.POSTAL_ADDRESS ?? '(postal address not configured: set POSTAL_ADDRESS)',
+    },
+    consentMode: e.CONSENT_MODE,
+    defaultTimeZone: e.DEFAULT_TIMEZONE,
+    roles: [...new Set(e.ROLES)],
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

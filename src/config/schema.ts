@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+// One schema for the whole environment. Every variable is read here and nowhere else;
+// the rest of the code receives the parsed, typed `Config`.
+
+const bool = (defaultValue: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .default(defaultValue ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (defaultValue: number, min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` })
+    .default(defaultValue);
+
+const list = (defaultValue: string) =>
+  z
+    .string()
+    .default(defaultValue)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    );
+
+const httpUrl = z
+  .string()
+  .url({ error: 'must be an absolute URL such as https://alerts.example.com' })
+  .refine((v) => /^https?:\/\//.test(v), { error: 'must start with http:// or https://' })
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an IANA time zone such as Europe/London' },
+);
+
+export const ROLE_NAMES = ['web', 'worker'] as const;
+export type Role = (typeof ROLE_NAMES)[number];
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'must be development, production or test' }).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(3000, 0, 65535),
+  BASE_URL: httpUrl.optional(),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), { error: 'must be a postgres:// URL' })
+    .optional(),
+  PGLITE_DIR: z.string().min(1).default('./var/pglite'),
+  DATABASE_POOL_SIZE: int(10, 1, 200),
+  MIGRATE_ON_START: bool(true),
+  SECRET_KEY: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  SMTP_URL: z
+    .string()
+    .refine((v) => v.split(',').every((u) => /^smtps?:\/\/\S+$/.test(u.trim())), {
+      error: 'must be one or more smtp:// or smtps:// URLs separated by commas',
+    })
+    .optional(),
+  MAIL_FROM: z.email({ error: 'must be an email address' }).optional(),
+  PUBLISHER_NAME: z.string().min(1).max(200).default('Topic Alerts'),
+  POSTAL_ADDRESS: z.string().min(1).max(500).optional(),
+  ALLOWED_ORIGINS: list(''),
+  CONSENT_MODE: z.enum(['checkbox', 'statement'], { error: 'must be checkbox or statement' }).default('checkbox'),
+  DEFAULT_TIMEZONE: timeZone.default('UTC'),
+  ROLES: list('web,worker').pipe(
+    z
+      .array(z.enum(ROLE_NAMES, { error: 'each role must be web or worker' }))
+      .min(1, { error: 'must name at least one role: web, worker' }),
+  ),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  JSON_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, { error: 'must be a size such as 100kb or 1mb' })
+    .default('100kb'),
+  SHUTDOWN_TIMEOUT_MS: int(8000, 100, 60000),
+  TRUST_PROXY: z.string().default('loopback'),
+});
+
+// Variables that must be set explicitly in production: development defaults for them are
+// convenient but unsafe (a known secret, a localhost URL, an outbox instead of SMTP).
+export const PRODUCTION_REQUIRED = [
+  'SECRET_KEY',
+  'BASE_URL',
+  'DATABASE_URL',
+  'SMTP_URL',
+  'MAIL_FROM',
+  'POSTAL_ADDRESS',
+] as const;
+
+export type Env = z.output<typeof envSchema>;

@@ -1,0 +1,202 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+// Table types mirror migrations/. Columns with database defaults are Generated; timestamps are
+// written as Date or left to now().
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json = ColumnType<unknown, string, string>;
+
+export type TopicStatus = 'active' | 'archived';
+export type SubscriptionStatus = 'pending' | 'active' | 'unsubscribed' | 'declined' | 'expired';
+export type Frequency = 'instant' | 'daily' | 'weekly';
+export type ConsentAction = 'requested' | 'confirmed' | 'declined' | 'withdrawn' | 'erased' | 'preferences-changed';
+export type ConsentForm = 'widget' | 'hosted' | 'preferences' | 'api' | 'email' | 'one-click' | 'admin';
+export type DeliveryKind = 'confirmation' | 'manage-link' | 'digest' | 'test';
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'bounced' | 'cancelled';
+export type SuppressionReason = 'hard-bounce' | 'soft-bounce' | 'complaint' | 'erased' | 'manual' | 'unsubscribed';
+export type PromptEvent = 'shown' | 'dismissed' | 'signup';
+export type ApiScope = 'admin' | 'ingest' | 'bounces';
+
+export interface TopicsTable {
+  id: Generated<number>;
+  slug: string;
+  name: string;
+  description: Generated<string>;
+  query: string;
+  normalized_query: string;
+  status: Generated<TopicStatus>;
+  prompt_priority: Generated<number>;
+  prompt_hidden: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ArticlesTable {
+  id: Generated<number>;
+  external_id: string | null;
+  url: string;
+  title: string;
+  summary: Generated<string>;
+  body: Generated<string>;
+  tags: Generated<string[]>;
+  section: string | null;
+  language: Generated<string>;
+  published_at: Generated<Timestamp>;
+  search_vector: Generated<string>;
+  content_hash: Generated<string>;
+  source: Generated<string>;
+  feed_id: number | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface MatchesTable {
+  article_id: number;
+  topic_id: number;
+  matched_at: Generated<Timestamp>;
+}
+
+export interface SubscribersTable {
+  id: Generated<number>;
+  email: string;
+  email_normalized: string;
+  time_zone: Generated<string>;
+  digest_hour: Generated<number>;
+  digest_weekday: Generated<number>;
+  language: Generated<string>;
+  paused_until: NullableTimestamp;
+  paused_indefinitely: Generated<boolean>;
+  declined_until: NullableTimestamp;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface SubscriptionsTable {
+  id: Generated<number>;
+  subscriber_id: number;
+  topic_id: number;
+  status: Generated<SubscriptionStatus>;
+  frequency: Generated<Frequency>;
+  requested_at: Generated<Timestamp>;
+  confirmed_at: NullableTimestamp;
+  unsubscribed_at: NullableTimestamp;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface TermsVersionsTable {
+  version: number;
+  title: string;
+  body_markdown: string;
+  body_sha256: string;
+  placeholder: Generated<boolean>;
+  published_by: string | null;
+  published_at: Generated<Timestamp>;
+}
+
+export interface ConsentEventsTable {
+  id: Generated<number>;
+  subscriber_id: number | null;
+  action: ConsentAction;
+  topics: Generated<string[]>;
+  terms_version: number | null;
+  terms_sha256: string | null;
+  consent_text: string | null;
+  consent_mode: 'checkbox' | 'statement' | null;
+  source_url: string | null;
+  form: ConsentForm | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface PromptCountsTable {
+  day: ColumnType<string, string, string>;
+  topic_id: number;
+  event: PromptEvent;
+  count: Generated<number>;
+}
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  kind: DeliveryKind;
+  subscriber_id: number | null;
+  to_address: string | null;
+  idempotency_key: string;
+  status: Generated<DeliveryStatus>;
+  payload: Json;
+  message_id: string;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Timestamp>;
+  lease_owner: string | null;
+  lease_expires_at: NullableTimestamp;
+  last_error: string | null;
+  smtp_response: string | null;
+  created_at: Generated<Timestamp>;
+  sent_at: NullableTimestamp;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface SentArticlesTable {
+  subscriber_id: number;
+  article_id: number;
+  delivery_id: number;
+  created_at: Generated<Timestamp>;
+}
+
+export interface SuppressionsTable {
+  email_hash: string;
+  reason: SuppressionReason;
+  note: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface AdminUsersTable {
+  id: Generated<number>;
+  email: string;
+  password_hash: string;
+  created_at: Generated<Timestamp>;
+  last_login_at: NullableTimestamp;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  name: string;
+  token_sha256: string;
+  scopes: ApiScope[];
+  created_at: Generated<Timestamp>;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Json;
+  created_at: Generated<Timestamp>;
+}
+
+export interface Database {
+  topics: TopicsTable;
+  articles: ArticlesTable;
+  matches: MatchesTable;
+  subscribers: SubscribersTable;
+  subscriptions: SubscriptionsTable;
+  terms_versions: TermsVersionsTable;
+  consent_events: ConsentEventsTable;
+  prompt_counts: PromptCountsTable;
+  deliveries: DeliveriesTable;
+  sent_articles: SentArticlesTable;
+  suppressions: SuppressionsTable;
+  admin_users: AdminUsersTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+}
+
+export type TopicRow = Selectable<TopicsTable>;
+export type NewTopic = Insertable<TopicsTable>;
+export type TopicUpdate = Updateable<TopicsTable>;
+export type ArticleRow = Selectable<ArticlesTable>;
+export type ApiTokenRow = Selectable<ApiTokensTable>;

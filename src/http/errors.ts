@@ -1,0 +1,66 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { DomainError, type ErrorIssue } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export interface ErrorBody {
+  error: { code: string; message: string; issues: ErrorIssue[] } & Record<string, unknown>;
+}
+
+export function errorBody(code: string, message: string, issues: ErrorIssue[] = [], extra: Record<string, unknown> = {}): ErrorBody {
+  return { error: { code, message, issues, ...extra } };
+}
+
+export function zodIssues(err: ZodError): ErrorIssue[] {
+  return err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+}
+
+// body-parser and express mark their own client errors with `type`/`status`: each maps to the
+// public error shape with the right status instead of a generic 500.
+const PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  'entity.too.large': { status: 413, code: 'payload_too_large', message: 'The request body is too large' },
+  'entity.parse.failed': { status: 400, code: 'invalid_json', message: 'The request body is not valid JSON' },
+  'encoding.unsupported': { status: 415, code: 'unsupported_encoding', message: 'The request body encoding is not supported' },
+  'charset.unsupported': { status: 415, code: 'unsupported_charset', message: 'The request body charset is not supported' },
+  'request.aborted': { status: 400, code: 'request_aborted', message: 'The request was aborted' },
+  'parameters.too.many': { status: 413, code: 'too_many_parameters', message: 'The request has too many parameters' },
+};
+
+interface HttpishError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof ZodError) {
+      res.status(400).json(errorBody('invalid_request', 'The request is invalid', zodIssues(err)));
+      return;
+    }
+    if (err instanceof DomainError) {
+      res.status(err.status).json(errorBody(err.code, err.message, err.issues, err.details));
+      return;
+    }
+    const e = (err ?? {}) as HttpishError;
+    const known = e.type ? PARSER_ERRORS[e.type] : undefined;
+    if (known) {
+      res.status(known.status).json(errorBody(known.code, known.message));
+      return;
+    }
+    const status = e.status ?? e.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).json(errorBody('bad_request', e.expose && e.message ? e.message : 'The request could not be processed'));
+      return;
+    }
+    (req as { log?: Logger }).log?.error({ err }, 'unhandled error') ?? logger.error({ err }, 'unhandled error');
+    res.status(500).json(errorBody('internal_error', 'Something went wrong on our side; the error has been logged'));
+  };
+}
+
+export const apiNotFound: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody('not_found', `No API route for ${req.method} ${req.path}`));
+};

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+
+function problemsOf(env: Record<string, string>): { key: string; message: string }[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('configuration', () => {
+  it('needs nothing set in development', () => {
+    const config = loadConfig({});
+    expect(config.env).toBe('development');
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.pgliteDir).toBe('./var/pglite');
+    expect(config.roles).toEqual(['web', 'worker']);
+    expect(config.http.baseUrl).toBe('http://localhost:3000');
+    expect(config.consentMode).toBe('checkbox');
+    expect(config.database.migrateOnStart).toBe(true);
+    expect(config.mail.smtpUrls).toEqual([]);
+  });
+
+  it('lists every bad key in one error', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      BASE_URL: 'not a url',
+      DATABASE_URL: 'mysql://x',
+      SECRET_KEY: 'short',
+      CONSENT_MODE: 'maybe',
+      DEFAULT_TIMEZONE: 'Mars/Olympus',
+      ROLES: 'web,cook',
+      MIGRATE_ON_START: 'perhaps',
+      SMTP_URL: 'http://relay',
+      MAIL_FROM: 'nobody',
+    });
+    expect(problems.map((p) => p.key).sort()).toEqual(
+      ['BASE_URL', 'CONSENT_MODE', 'DATABASE_URL', 'DEFAULT_TIMEZONE', 'MAIL_FROM', 'MIGRATE_ON_START', 'PORT', 'ROLES', 'SECRET_KEY', 'SMTP_URL'].sort(),
+    );
+    for (const p of problems) expect(p.message.length).toBeGreaterThan(5);
+  });
+
+  it('formats one message naming every variable, with no stack trace in it', () => {
+    try {
+      loadConfig({ PORT: '-1', LOG_LEVEL: 'loud' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toMatch(/^Invalid configuration:/);
+      expect(message).toContain('PORT: must be at least 0');
+      expect(message).toContain('LOG_LEVEL');
+      expect(message).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('requires the production variables in production', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems.map((p) => p.key).sort()).toEqual(
+      ['BASE_URL', 'DATABASE_URL', 'MAIL_FROM', 'POSTAL_ADDRESS', 'SECRET_KEY', 'SMTP_URL'].sort(),
+    );
+    expect(problems.every((p) => p.message.includes('NODE_ENV=production'))).toBe(true);
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      SECRET_KEY: 'x'.repeat(32),
+      BASE_URL: 'https://alerts.example.com/',
+      DATABASE_URL: 'postgres://db/alerts',
+      SMTP_URL: 'smtp://relay-a:587, smtps://relay-b:465',
+      MAIL_FROM: 'alerts@example.com',
+      POSTAL_ADDRESS: '1 Example Street, London',
+      ROLES: 'worker',
+    });
+    expect(config.isProduction).toBe(true);
+    expect(config.http.baseUrl).toBe('https://alerts.example.com');
+    expect(config.mail.smtpUrls).toEqual(['smtp://relay-a:587', 'smtps://relay-b:465']);
+    expect(config.roles).toEqual(['worker']);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: ' ' }).http.port).toBe(3000);
+  });
+});
