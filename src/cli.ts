@@ -2,6 +2,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, readEnvironment, type Config } from './config/index.js';
 import { openDatabase } from './db/database.js';
 import { migrateDown, migrateToLatest } from './db/migrator.js';
+import { createContext, type AppContext } from './context.js';
+import { createLogger } from './logger.js';
+import { API_SCOPES } from './services/tokens.js';
+import type { ApiScope } from './db/types.js';
 
 // The operator's command line (DESIGN §5). Each command prints its result on the last line of
 // stdout and exits non-zero with a one-line error.
@@ -28,6 +32,46 @@ const commands: Record<string, Command> = {
         await database.close();
       }
     },
+  },
+};
+
+/** A full context on a migrated database, quiet logs, closed afterwards. */
+async function withContext<T>(config: Config, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const ctx = await createContext(config, { logger: createLogger('warn') });
+  try {
+    await migrateToLatest(ctx.database.db);
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+commands['token:create'] = {
+  summary: 'create an API token: --name N --scope admin,ingest,bounces (printed once)',
+  options: { name: { type: 'string' }, scope: { type: 'string' } },
+  async run(config, values) {
+    const name = typeof values.name === 'string' ? values.name.trim() : '';
+    if (!name) throw new UsageError('token:create needs --name NAME');
+    const scopes = String(values.scope ?? 'admin').split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = scopes.filter((s) => !API_SCOPES.includes(s as ApiScope));
+    if (bad.length > 0 || scopes.length === 0) throw new UsageError(`--scope takes ${API_SCOPES.join(', ')} (comma-separated); got "${values.scope}"`);
+    return withContext(config, async (ctx) => {
+      const { token, record } = await ctx.services.tokens.create(name, scopes as ApiScope[], 'cli');
+      process.stdout.write(`token "${record.name}" (id ${record.id}) with scopes ${record.scopes.join(',')}; it is shown only once:\n`);
+      return token;
+    });
+  },
+};
+
+commands['demo:seed'] = {
+  summary: 'create the demo topics and ingest the sample article (development only)',
+  async run(config) {
+    if (config.isProduction) throw new UsageError('demo:seed is for development only');
+    return withContext(config, async (ctx) => {
+      await ctx.matcher.start();
+      const r = await ctx.services.demo.seed('cli');
+      return `demo: ${r.topicsCreated} topics created, ${r.articles} article(s) ingested, matched: ${r.matched.join(', ') || 'none'}`;
+    });
   },
 };
 

@@ -18,10 +18,19 @@ export interface RunningService {
 export async function startService(config: Config, overrides: ContextOverrides = {}): Promise<RunningService> {
   const ctx = await createContext(config, overrides);
   const { logger } = ctx;
+  const welcome: string[] = [];
   try {
     if (config.database.migrateOnStart) {
       const { applied } = await migrateToLatest(ctx.database.db);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    await ctx.matcher.start();
+    if (config.demoSeed && (await ctx.services.demo.isEmpty())) {
+      const seeded = await ctx.services.demo.seed();
+      logger.info(seeded, 'empty database: demo topics and article seeded (DEMO_SEED=false to skip)');
+      // Development only, once: a token to try the admin API with. Shown on the console, never logged.
+      const { token } = await ctx.services.tokens.create('development', ['admin'], 'system:demo');
+      welcome.push(`Admin API token (development, shown once): ${token}`);
     }
   } catch (err) {
     await ctx.close();
@@ -45,6 +54,12 @@ export async function startService(config: Config, overrides: ContextOverrides =
     url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
   }
   logger.info({ roles: config.roles, engine: ctx.database.engine, url }, 'topic-alerts started');
+  if (welcome.length > 0) {
+    const base = config.http.baseUrl;
+    process.stdout.write(
+      ['', `topic-alerts is running at ${base}`, `  Topics:  ${base}/topics/japan`, ...welcome.map((l) => `  ${l}`), ''].join('\n') + '\n',
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -16,6 +16,10 @@ export interface Config {
   roles: Role[];
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  matching: { maxQueryTerms: number; topicSyncIntervalMs: number; topicTestDays: number };
+  feeds: { pollMinutes: number };
+  /** Development only: seed demo topics and the fixture article into an empty database. */
+  demoSeed: boolean;
 }
 
 export class ConfigError extends Error {
@@ -100,5 +104,8 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     roles: [...new Set(e.ROLES)],
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    matching: { maxQueryTerms: e.QUERY_MAX_TERMS, topicSyncIntervalMs: e.TOPIC_SYNC_INTERVAL_MS, topicTestDays: e.TOPIC_TEST_DAYS },
+    feeds: { pollMinutes: e.FEED_POLL_MINUTES },
+    demoSeed: e.DEMO_SEED && e.NODE_ENV === 'development',
   };
 }

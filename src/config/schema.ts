@@ -86,6 +86,11 @@ export const envSchema = z.object({
     .default('100kb'),
   SHUTDOWN_TIMEOUT_MS: int(8000, 100, 60000),
   TRUST_PROXY: z.string().default('loopback'),
+  QUERY_MAX_TERMS: int(32, 1, 1000),
+  FEED_POLL_MINUTES: int(15, 1, 1440),
+  TOPIC_SYNC_INTERVAL_MS: int(2000, 100, 600000),
+  TOPIC_TEST_DAYS: int(30, 1, 3650),
+  DEMO_SEED: bool(true),
 });
 
 // Variables that must be set explicitly in production: development defaults for them are

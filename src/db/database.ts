@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
@@ -48,20 +49,64 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
   }
 
   let dataDir: string | undefined;
+  let releaseLock = () => {};
   if (!opts.pgliteSnapshot && opts.pgliteDir) {
     mkdirSync(opts.pgliteDir, { recursive: true });
     dataDir = opts.pgliteDir;
+    releaseLock = lockDataDir(dataDir);
   }
-  const pglite = await PGlite.create({
-    dataDir,
-    loadDataDir: opts.pgliteSnapshot,
-    parsers: { [INT8_OID]: parseInt8 },
-  });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return {
-    db,
-    engine: 'pglite',
-    dumpDataDir: () => pglite.dumpDataDir('none'),
-    close: () => db.destroy(),
-  };
+  try {
+    const pglite = await PGlite.create({
+      dataDir,
+      loadDataDir: opts.pgliteSnapshot,
+      parsers: { [INT8_OID]: parseInt8 },
+    });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    return {
+      db,
+      engine: 'pglite',
+      dumpDataDir: () => pglite.dumpDataDir('none'),
+      close: async () => {
+        await db.destroy();
+        releaseLock();
+      },
+    };
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Embedded PGlite is single-process: a second process opening the same directory would see its
+ * own copy and corrupt the files. A pid lock turns that into a clear error.
+ */
+function lockDataDir(dir: string): () => void {
+  const lock = path.join(dir, '.topic-alerts.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (Number.isInteger(holder) && holder !== process.pid && processAlive(holder)) {
+        throw new Error(
+          `the embedded database in ${dir} is in use by process ${holder} (only one process can open it): ` +
+            'stop that process first, or set DATABASE_URL to use PostgreSQL',
+        );
+      }
+      rmSync(lock, { force: true }); // left by a process that died
+    }
+  }
+  throw new Error(`could not lock the embedded database in ${dir}`);
 }

@@ -28,8 +28,8 @@ export interface TopicsTable {
   status: Generated<TopicStatus>;
   prompt_priority: Generated<number>;
   prompt_hidden: Generated<boolean>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface ArticlesTable {
@@ -42,19 +42,19 @@ export interface ArticlesTable {
   tags: Generated<string[]>;
   section: string | null;
   language: Generated<string>;
-  published_at: Generated<Timestamp>;
+  published_at: Timestamp;
   search_vector: Generated<string>;
   content_hash: Generated<string>;
   source: Generated<string>;
   feed_id: number | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface MatchesTable {
   article_id: number;
   topic_id: number;
-  matched_at: Generated<Timestamp>;
+  matched_at: Timestamp;
 }
 
 export interface SubscribersTable {
@@ -68,8 +68,8 @@ export interface SubscribersTable {
   paused_until: NullableTimestamp;
   paused_indefinitely: Generated<boolean>;
   declined_until: NullableTimestamp;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface SubscriptionsTable {
@@ -78,10 +78,10 @@ export interface SubscriptionsTable {
   topic_id: number;
   status: Generated<SubscriptionStatus>;
   frequency: Generated<Frequency>;
-  requested_at: Generated<Timestamp>;
+  requested_at: Timestamp;
   confirmed_at: NullableTimestamp;
   unsubscribed_at: NullableTimestamp;
-  updated_at: Generated<Timestamp>;
+  updated_at: Timestamp;
 }
 
 export interface TermsVersionsTable {
@@ -91,7 +91,7 @@ export interface TermsVersionsTable {
   body_sha256: string;
   placeholder: Generated<boolean>;
   published_by: string | null;
-  published_at: Generated<Timestamp>;
+  published_at: Timestamp;
 }
 
 export interface ConsentEventsTable {
@@ -107,7 +107,7 @@ export interface ConsentEventsTable {
   form: ConsentForm | null;
   ip: string | null;
   user_agent: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface PromptCountsTable {
@@ -127,35 +127,35 @@ export interface DeliveriesTable {
   payload: Json;
   message_id: string;
   attempts: Generated<number>;
-  next_attempt_at: Generated<Timestamp>;
+  next_attempt_at: Timestamp;
   lease_owner: string | null;
   lease_expires_at: NullableTimestamp;
   last_error: string | null;
   smtp_response: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   sent_at: NullableTimestamp;
-  updated_at: Generated<Timestamp>;
+  updated_at: Timestamp;
 }
 
 export interface SentArticlesTable {
   subscriber_id: number;
   article_id: number;
   delivery_id: number;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface SuppressionsTable {
   email_hash: string;
   reason: SuppressionReason;
   note: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface AdminUsersTable {
   id: Generated<number>;
   email: string;
   password_hash: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   last_login_at: NullableTimestamp;
 }
 
@@ -164,7 +164,7 @@ export interface ApiTokensTable {
   name: string;
   token_sha256: string;
   scopes: ApiScope[];
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   last_used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
 }
@@ -175,10 +175,37 @@ export interface AuditLogTable {
   action: string;
   target: string | null;
   details: Json;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
+}
+
+export interface FeedsTable {
+  id: Generated<number>;
+  url: string;
+  name: Generated<string>;
+  default_section: string | null;
+  default_tags: Generated<string[]>;
+  etag: string | null;
+  last_modified: string | null;
+  next_poll_at: Timestamp;
+  lease_expires_at: NullableTimestamp;
+  last_polled_at: NullableTimestamp;
+  last_success_at: NullableTimestamp;
+  last_error: string | null;
+  last_error_at: NullableTimestamp;
+  consecutive_failures: Generated<number>;
+  items_seen: Generated<number>;
+  created_at: Timestamp;
+}
+
+export interface AppStateTable {
+  key: string;
+  value: number;
+  updated_at: Timestamp;
 }
 
 export interface Database {
+  feeds: FeedsTable;
+  app_state: AppStateTable;
   topics: TopicsTable;
   articles: ArticlesTable;
   matches: MatchesTable;
@@ -200,3 +227,4 @@ export type NewTopic = Insertable<TopicsTable>;
 export type TopicUpdate = Updateable<TopicsTable>;
 export type ArticleRow = Selectable<ArticlesTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
+export type FeedRow = Selectable<FeedsTable>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
@@ -6,6 +7,12 @@ import type { AppContext } from '../context.js';
 import { redactUrl } from '../logger.js';
 import { apiNotFound, errorHandler } from './errors.js';
 import { healthRouter } from './routes/health.js';
+import { topicsRouter } from './routes/topics.js';
+import { articlesRouter } from './routes/articles.js';
+import { feedsRouter } from './routes/feeds.js';
+import { pagesRouter } from './routes/pages.js';
+
+const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -50,6 +57,11 @@ export function createApp(ctx: AppContext): Express {
   app.use(express.urlencoded({ extended: false, limit: ctx.config.http.jsonBodyLimit, parameterLimit: 200 }));
 
   app.use(healthRouter(ctx));
+  app.use('/assets', express.static(PUBLIC_DIR, { maxAge: '1h', index: false }));
+  app.use('/api/v1/topics', topicsRouter(ctx));
+  app.use('/api/v1/articles', articlesRouter(ctx));
+  app.use('/api/v1/feeds', feedsRouter(ctx));
+  app.use(pagesRouter(ctx));
 
   app.use('/api', apiNotFound);
   app.use(errorHandler(ctx.logger));

@@ -26,6 +26,17 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: str
   'parameters.too.many': { status: 413, code: 'too_many_parameters', message: 'The request has too many parameters' },
 };
 
+const PG_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  '23505': { status: 409, code: 'conflict', message: 'This conflicts with an existing record' },
+  '23503': { status: 409, code: 'conflict', message: 'This refers to a record that does not exist or is still in use' },
+  '23514': { status: 400, code: 'invalid_request', message: 'A value is outside what is allowed' },
+  '22001': { status: 400, code: 'invalid_request', message: 'A value is too long' },
+  '22P02': { status: 400, code: 'invalid_request', message: 'A value has the wrong format' },
+  '22007': { status: 400, code: 'invalid_request', message: 'A date is invalid' },
+  '22008': { status: 400, code: 'invalid_request', message: 'A date is out of range' },
+  '22003': { status: 400, code: 'invalid_request', message: 'A number is out of range' },
+};
+
 interface HttpishError {
   type?: string;
   status?: number;
@@ -45,7 +56,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(err.status).json(errorBody(err.code, err.message, err.issues, err.details));
       return;
     }
-    const e = (err ?? {}) as HttpishError;
+    const e = (err ?? {}) as HttpishError & { code?: unknown };
+    // Constraint violations that validation did not foresee are still the client's conflict,
+    // not our crash: e.g. an update that gives an article the URL of another one.
+    if (typeof e.code === 'string' && PG_ERRORS[e.code]) {
+      const pgErr = PG_ERRORS[e.code]!;
+      res.status(pgErr.status).json(errorBody(pgErr.code, pgErr.message));
+      return;
+    }
     const known = e.type ? PARSER_ERRORS[e.type] : undefined;
     if (known) {
       res.status(known.status).json(errorBody(known.code, known.message));

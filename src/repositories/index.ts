@@ -1,13 +1,31 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.js';
+import { ArticlesRepository } from './articles.js';
+import { AuditRepository } from './audit.js';
+import { FeedsRepository } from './feeds.js';
 import { SystemRepository } from './system.js';
+import { TokensRepository } from './tokens.js';
+import { TopicsRepository } from './topics.js';
 
 export interface Repositories {
   system: SystemRepository;
+  topics: TopicsRepository;
+  articles: ArticlesRepository;
+  feeds: FeedsRepository;
+  tokens: TokensRepository;
+  audit: AuditRepository;
+  /** Runs `fn` with repositories bound to one transaction: all of it commits, or none. */
+  transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T>;
 }
 
 export function createRepositories(db: Kysely<Database>): Repositories {
   return {
     system: new SystemRepository(db),
+    topics: new TopicsRepository(db),
+    articles: new ArticlesRepository(db),
+    feeds: new FeedsRepository(db),
+    tokens: new TokensRepository(db),
+    audit: new AuditRepository(db),
+    transaction: (fn) => (db.isTransaction ? fn(createRepositories(db)) : db.transaction().execute((trx) => fn(createRepositories(trx)))),
   };
 }

@@ -1,0 +1,58 @@
+// Server-rendered pages: every interpolated value is HTML-escaped unless it is already SafeHtml,
+// so a topic name or article title containing markup is shown, never executed.
+
+export class SafeHtml {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+function render(value: unknown): string {
+  if (value === null || value === undefined || value === false) return '';
+  if (value instanceof SafeHtml) return value.value;
+  if (Array.isArray(value)) return value.map(render).join('');
+  return escapeHtml(value);
+}
+
+export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
+  let out = strings[0]!;
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1]!;
+  return new SafeHtml(out);
+}
+
+export interface PageOptions {
+  title: string;
+  publisherName: string;
+  lang?: string;
+  body: SafeHtml;
+  head?: SafeHtml;
+}
+
+export function page(o: PageOptions): string {
+  return `<!doctype html>${html`<html lang="${o.lang ?? 'en'}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${o.title} · ${o.publisherName}</title>
+<link rel="stylesheet" href="/assets/site.css">
+${o.head}
+</head>
+<body>
+<header class="site"><a href="/" class="brand">${o.publisherName}</a></header>
+<main id="main">
+${o.body}
+</main>
+</body>
+</html>`}`;
+}
+
+export const formatDate = (d: Date, timeZone = 'UTC') =>
+  new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(d);

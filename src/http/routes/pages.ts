@@ -1,0 +1,95 @@
+import { Router } from 'express';
+import { Feed } from 'feed';
+import type { AppContext } from '../../context.js';
+import { slugSchema } from '../schemas.js';
+import { decodeCursor, encodeCursor } from '../views.js';
+import { formatDate, html, page } from '../html.js';
+import type { Topic } from '../../repositories/topics.js';
+
+const PAGE_SIZE = 20;
+const FEED_SIZE = 50;
+
+export function pagesRouter(ctx: AppContext): Router {
+  const router = Router();
+  const publisherName = ctx.config.mail.publisherName;
+
+  async function topicOr404(slug: string): Promise<Topic | undefined> {
+    const parsed = slugSchema.safeParse(slug);
+    return parsed.success ? ctx.repos.topics.findBySlug(parsed.data) : undefined;
+  }
+
+  const notFoundPage = (title: string) =>
+    page({ title, publisherName, body: html`<h1>${title}</h1><p>There is no such topic. <a href="/">Back to the start</a>.</p>` });
+
+  router.get('/topics/:slug', async (req, res) => {
+    const topic = await topicOr404(req.params.slug);
+    if (!topic) {
+      res.status(404).type('html').send(notFoundPage('Topic not found'));
+      return;
+    }
+    const before = typeof req.query.before === 'string' ? decodeCursor(req.query.before) : undefined;
+    const rows = await ctx.repos.articles.list({ topicId: topic.id, before, limit: PAGE_SIZE + 1 });
+    const articles = rows.slice(0, PAGE_SIZE);
+    const older = rows.length > PAGE_SIZE ? `/topics/${topic.slug}?before=${encodeCursor(articles[articles.length - 1]!)}` : null;
+    const signup =
+      topic.status === 'active'
+        ? html`<section class="callout" aria-labelledby="signup-heading">
+            <h2 id="signup-heading">Get the latest news on ${topic.name}</h2>
+            <p>Free email alerts when new articles on this topic are published.</p>
+            <p><a class="button" href="/subscribe?topics=${topic.slug}">Sign up for free today</a></p>
+          </section>`
+        : html`<p class="callout">This topic is archived: it no longer receives new articles or signups.</p>`;
+    const body = html`
+      <h1>${topic.name}</h1>
+      ${topic.description ? html`<p class="muted">${topic.description}</p>` : ''}
+      ${signup}
+      <h2>Recent articles</h2>
+      ${articles.length === 0
+        ? html`<p>No articles yet.</p>`
+        : html`<ol class="articles">${articles.map(
+            (a) => html`<li><h2><a href="${a.url}">${a.title}</a></h2>
+              <p class="muted"><time datetime="${a.publishedAt.toISOString()}">${formatDate(a.publishedAt, ctx.config.defaultTimeZone)}</time></p>
+              ${a.summary ? html`<p>${a.summary}</p>` : ''}</li>`,
+          )}</ol>`}
+      <nav class="pager" aria-label="Pages">
+        ${before ? html`<a href="/topics/${topic.slug}">Newest</a>` : html`<span></span>`}
+        ${older ? html`<a href="${older}" rel="next">Older articles</a>` : ''}
+      </nav>
+      <p><a href="/topics/${topic.slug}/feed.xml">RSS feed of this topic</a></p>`;
+    res.type('html').send(
+      page({
+        title: topic.name,
+        publisherName,
+        body,
+        head: html`<link rel="alternate" type="application/rss+xml" title="${topic.name}" href="/topics/${topic.slug}/feed.xml">`,
+      }),
+    );
+  });
+
+  router.get('/topics/:slug/feed.xml', async (req, res) => {
+    const topic = await topicOr404(req.params.slug);
+    if (!topic) {
+      res.status(404).type('text/plain').send('No such topic');
+      return;
+    }
+    const base = ctx.config.http.baseUrl;
+    const articles = await ctx.repos.articles.list({ topicId: topic.id, limit: FEED_SIZE });
+    const feed = new Feed({
+      title: `${topic.name} · ${publisherName}`,
+      id: `${base}/topics/${topic.slug}`,
+      link: `${base}/topics/${topic.slug}`,
+      description: topic.description || `New articles on ${topic.name}`,
+      language: 'en',
+      updated: articles[0]?.publishedAt ?? topic.updatedAt,
+      generator: 'topic-alerts',
+      copyright: publisherName,
+      feedLinks: { rss: `${base}/topics/${topic.slug}/feed.xml` },
+    });
+    for (const a of articles) {
+      feed.addItem({ title: a.title, id: a.externalId ?? a.url, link: a.url, description: a.summary, date: a.publishedAt, category: a.tags.map((name) => ({ name })) });
+    }
+    res.type('application/rss+xml; charset=utf-8').send(feed.rss2());
+  });
+
+  return router;
+}

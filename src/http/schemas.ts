@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+// Request shapes of the public contract (DESIGN §5), validated at the edge. Objects are strict:
+// a misspelt field is an error the client sees, not a value silently ignored.
+
+const noControl = (s: string) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s);
+const text = (max: number) => z.string().max(max, { error: `must be at most ${max} characters` }).refine(noControl, { error: 'must not contain control characters' });
+const line = (max: number) => text(max).refine((s) => !/[\r\n]/.test(s), { error: 'must be a single line' });
+export const httpUrl = line(2048).refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an absolute http(s) URL' },
+);
+
+export const slugSchema = z
+  .string()
+  .min(1, { error: 'is required' })
+  .max(80, { error: 'must be at most 80 characters' })
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, { error: 'must be kebab-case: lower-case letters, digits and single hyphens' });
+
+export const topicCreateSchema = z.strictObject({
+  slug: slugSchema,
+  name: line(200).min(1, { error: 'is required' }),
+  description: text(2000).optional(),
+  query: line(2000).min(1, { error: 'is required' }),
+  status: z.enum(['active', 'archived']).optional(),
+  promptPriority: z.number().int().min(-1000).max(1000).optional(),
+  promptHidden: z.boolean().optional(),
+});
+
+export const topicPatchSchema = topicCreateSchema.omit({ slug: true }).partial();
+
+export const topicListQuerySchema = z.object({ status: z.enum(['active', 'archived']).optional() });
+
+export const topicTestSchema = z.strictObject({
+  query: line(2000).min(1).optional(),
+  days: z.number().int().min(1).max(3650).optional(),
+  limit: z.number().int().min(1).max(200).optional(),
+});
+
+export const articleCreateSchema = z.strictObject({
+  externalId: line(500).min(1).optional().nullable(),
+  url: httpUrl,
+  title: line(500).min(1, { error: 'is required' }),
+  summary: text(5000).optional().nullable(),
+  body: text(200_000).optional().nullable(),
+  tags: z.array(line(100).min(1)).max(50).optional().nullable(),
+  section: line(100).optional().nullable(),
+  language: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/, { error: 'must be a language code such as en or pt-BR' })
+    .optional()
+    .nullable(),
+  publishedAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-02-19T09:00:00Z' }).optional().nullable(),
+});
+
+export const articleListQuerySchema = z.object({
+  topic: slugSchema.optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+export const feedCreateSchema = z.strictObject({
+  url: httpUrl,
+  name: line(200).optional(),
+  section: line(100).optional().nullable(),
+  tags: z.array(line(100).min(1)).max(20).optional(),
+});
+
+export const idParamSchema = z.coerce.number().int().min(1).max(2 ** 31 - 1);

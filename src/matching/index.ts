@@ -1,0 +1,811 @@
+/**
+ * The percolator: given an article, which topics match?
+ *
+ * - Topics whose canonical queries (`normalizeQuery`) are equal share one compiled *entry*.
+ * - Each entry is compiled to a small bytecode program in one shared Int32Array and verified by
+ *   an interpreter (`evalAt`), the "compiled fast evaluator".
+ * - Anchors: every entry is posted under a set of atoms such that any matching article contains at
+ *   least one of them: for an AND its rarest positive child, for an OR every alternative, for a
+ *   phrase its rarest word, never a negation (parseQuery refuses queries without a positive
+ *   requirement). Words, tags, sections and languages are interned to integer ids in one id space
+ *   (fields are separate partitions). Rarity comes from `setTermFrequencies` (document
+ *   frequencies on recent articles); an unknown word or tag counts as rare, an unknown section or
+ *   language as common.
+ * - Postings live in a CSR (Int32Array offsets + Int32Array entry ids) built after bulk load, with
+ *   a small mutable overflow for upserts; removals mark entries dead. When overflow + dead grow
+ *   past a threshold the whole structure is rebuilt (compacted).
+ * - match(): intern-lookup the article's distinct stems/tags/section/language, stamp them present
+ *   (generation-stamped Uint32Arrays), walk their postings, dedupe candidate entries with a
+ *   generation-stamped Uint32Array, verify each with the interpreter, expand entries to topic ids.
+ */
+import { canonicalize, parseQuery, type ParseOptions, type QueryNode } from './query.js';
+import { internedCount, internTerm, internVersion, lookupTerm, resolveTerms, termKey, type PreparedArticle } from './text.js';
+
+export { toTsQueryPrefilter } from './pg.js';
+export { evaluate } from './reference.js';
+export { parseQuery, normalizeQuery, QueryError } from './query.js';
+export type * from './query.js';
+export { prepareArticle, tokenize, foldText, normalizeTag, searchText, frequencyKeys } from './text.js';
+export type { PreparedArticle, ArticleInput } from './text.js';
+
+const OP_HAS = 1; // word, tag, section or language present
+const OP_TITLE = 2; // word present in the title
+const OP_PHRASE = 3;
+const OP_TITLE_PHRASE = 4;
+const OP_AND = 5;
+const OP_OR = 6;
+const OP_NOT = 7;
+const OP_BITS = 3;
+const OP_MASK = 7;
+
+/** Default document frequency for an unknown section / language (treated as common). */
+const COMMON_DF = 1e9;
+
+export interface TopicIndexOptions extends ParseOptions {
+  /** Document frequencies: keys are stems, and `tag:x`, `section:x`, `lang:x`. */
+  termFrequencies?: Map<string, number>;
+  /** Rebuild when overflow postings + dead entries exceed this fraction of entries (default 0.1). */
+  compactFraction?: number;
+  /** ... but never below this many (default 10,000). */
+  compactMin?: number;
+  /** Called for a topic whose query does not parse during `build` (default: throw). */
+  onError?: (topicId: number, error: unknown) => void;
+}
+
+export interface TopicIndexStats {
+  /** Topics indexed. */
+  topics: number;
+  /** Distinct compiled queries (live entries). */
+  entries: number;
+  /** Interned words, tags, sections and languages. */
+  terms: number;
+  postings: number;
+  overflowPostings: number;
+  deadEntries: number;
+  /** Typed arrays + estimated Map/string overhead. */
+  approxBytes: number;
+}
+
+function growI32(a: Int32Array<ArrayBuffer>, min: number, fill?: number): Int32Array<ArrayBuffer> {
+  if (a.length >= min) return a;
+  let n = Math.max(16, a.length);
+  while (n < min) n *= 2;
+  const b = new Int32Array(n);
+  b.set(a);
+  if (fill !== undefined) b.fill(fill, a.length);
+  return b;
+}
+function growU32(a: Uint32Array<ArrayBuffer>, min: number): Uint32Array<ArrayBuffer> {
+  if (a.length >= min) return a;
+  let n = Math.max(16, a.length);
+  while (n < min) n *= 2;
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+function growU8(a: Uint8Array<ArrayBuffer>, min: number): Uint8Array<ArrayBuffer> {
+  if (a.length >= min) return a;
+  const b = new Uint8Array(min);
+  b.set(a);
+  return b;
+}
+function growF64(a: Float64Array<ArrayBuffer>, min: number): Float64Array<ArrayBuffer> {
+  if (a.length >= min) return a;
+  let n = Math.max(16, a.length);
+  while (n < min) n *= 2;
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+
+function hasPos(list: Int32Array, lo: number, hi: number, p: number): boolean {
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = list[mid];
+    if (v === p) return true;
+    if (v < p) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+const TOPIC_ARRAY_LIMIT = 1 << 24;
+
+/** Order of evaluation inside AND/OR: atoms, then groups, negations last. */
+function evalRank(c: QueryNode): number {
+  return c.type === 'not' ? 2 : c.type === 'and' || c.type === 'or' ? 1 : 0;
+}
+
+/** Topic ids are database ids: integers in [0, 2^31). */
+function checkTopicId(id: number): void {
+  if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) throw new RangeError(`topic id ${id} is not an integer in [0, 2^31)`);
+}
+
+export class TopicIndex {
+  private readonly parseOpts: ParseOptions;
+  private readonly compactFraction: number;
+  private readonly compactMin: number;
+  private df: Map<string, number>;
+
+  // atoms are interned globally (text.ts internTerm): stems as is, fields with a prefix
+  private termDf = new Float64Array(1024);
+  private termDfSet = new Uint8Array(1024); // termDf[id] computed for this index
+
+  // compiled entries
+  private code = new Int32Array(1024);
+  private codeLen = 0;
+  private entryCode = new Int32Array(1024); // start in `code`, -1 = dead
+  private entryTopic = new Int32Array(1024); // first topic id
+  private entryExtra = new Map<number, number[]>(); // further topic ids
+  private entryKeys: (string | undefined)[] = [];
+  private numEntries = 0;
+  private liveEntries = 0;
+  private deadEntries = 0;
+  private keyToEntry = new Map<string, number>();
+
+  // topics
+  private topicArr = new Int32Array(0); // topicId -> entry, -1 none
+  private topicMap = new Map<number, number>(); // ids outside the array range
+  private numTopics = 0;
+
+  // postings
+  private csrTerms = 0;
+  private csrStart = new Int32Array(1);
+  private csrData = new Int32Array(0);
+  private overflow = new Map<number, number[]>();
+  private overflowCount = 0;
+
+  // match scratch
+  private gen = 0;
+  private termGen = new Uint32Array(1024);
+  private titleGen = new Uint32Array(1024);
+  private termSlot = new Int32Array(1024);
+  private entryGen = new Uint32Array(1024);
+  private present = new Int32Array(1024);
+  private cand = new Int32Array(1024);
+  private out = new Int32Array(1024);
+  private titleEnd = 0;
+  private posStart: Int32Array = new Int32Array(1);
+  private posData: Int32Array = new Int32Array(0);
+
+  constructor(opts: TopicIndexOptions = {}) {
+    this.parseOpts = { maxTerms: opts.maxTerms, language: opts.language };
+    this.compactFraction = opts.compactFraction ?? 0.1;
+    this.compactMin = opts.compactMin ?? 10_000;
+    this.df = opts.termFrequencies ?? new Map();
+  }
+
+  /** Bulk load at start-up: one CSR build at the end. */
+  static build(topics: Iterable<{ id: number; query: string | QueryNode }>, opts: TopicIndexOptions = {}): TopicIndex {
+    const idx = new TopicIndex(opts);
+    const byText = new Map<string, number>(); // raw query text -> entry (parse once per distinct text)
+    for (const t of topics) {
+      try {
+        checkTopicId(t.id);
+        idx.removeTopic(t.id);
+        let e: number | undefined;
+        if (typeof t.query === 'string') {
+          e = byText.get(t.query);
+          if (e === undefined || idx.entryCode[e] < 0) {
+            e = idx.entryFor(parseQuery(t.query, idx.parseOpts));
+            byText.set(t.query, e);
+          }
+        } else e = idx.entryFor(t.query);
+        idx.attach(t.id, e);
+      } catch (err) {
+        if (opts.onError) opts.onError(t.id, err);
+        else throw err;
+      }
+    }
+    idx.rebuild();
+    return idx;
+  }
+
+  get size(): number {
+    return this.numTopics;
+  }
+
+  /** Replace the document frequencies used to pick anchors; re-anchors every entry. */
+  setTermFrequencies(df: Map<string, number>): void {
+    this.df = df;
+    const n = internedCount();
+    if (this.termDf.length < n) this.termDf = growF64(this.termDf, n);
+    this.termDfSet = growU8(this.termDfSet, this.termDf.length);
+    for (let id = 0; id < n; id++) {
+      this.termDf[id] = this.dfOf(termKey(id));
+      this.termDfSet[id] = 1;
+    }
+    this.rebuild();
+  }
+
+  private dfOf(key: string): number {
+    switch (key.charCodeAt(0)) {
+      case 1:
+        return this.df.get(`tag:${key.slice(1)}`) ?? 0;
+      case 2:
+        return this.df.get(`section:${key.slice(1)}`) ?? COMMON_DF;
+      case 3:
+        return this.df.get(`lang:${key.slice(1)}`) ?? COMMON_DF;
+      default:
+        return this.df.get(key) ?? 0;
+    }
+  }
+
+  /** Add or replace a topic. Throws QueryError for an invalid query (the index is unchanged). */
+  upsert(topicId: number, query: string | QueryNode): void {
+    checkTopicId(topicId);
+    const node = typeof query === 'string' ? parseQuery(query, this.parseOpts) : query;
+    const { node: canon, key } = canonicalize(node);
+    const old = this.getTopic(topicId);
+    if (old >= 0 && this.entryKeys[old] === key) return;
+    let e = this.keyToEntry.get(key);
+    const fresh = e === undefined;
+    if (e === undefined) e = this.compileEntry(canon, key);
+    this.removeTopic(topicId);
+    this.attach(topicId, e);
+    if (fresh) this.postOverflow(e);
+    this.maybeCompact();
+  }
+
+  /** Remove a topic; returns whether it was there. */
+  remove(topicId: number): boolean {
+    const had = this.removeTopic(topicId);
+    if (had) this.maybeCompact();
+    return had;
+  }
+
+  has(topicId: number): boolean {
+    return this.getTopic(topicId) >= 0;
+  }
+
+  stats(): TopicIndexStats {
+    let overflowBytes = 0;
+    for (const l of this.overflow.values()) overflowBytes += 48 + l.length * 8;
+    let keyBytes = 0;
+    for (const k of this.keyToEntry.keys()) keyBytes += 16 + ((k.length + 7) & ~7) + 40; // string + map slot
+    let extraBytes = 0;
+    for (const l of this.entryExtra.values()) extraBytes += 48 + l.length * 8;
+    const typed =
+      this.code.byteLength +
+      this.entryCode.byteLength +
+      this.entryTopic.byteLength +
+      this.topicArr.byteLength +
+      this.csrStart.byteLength +
+      this.csrData.byteLength +
+      this.termDf.byteLength +
+      this.termGen.byteLength +
+      this.titleGen.byteLength +
+      this.termSlot.byteLength +
+      this.entryGen.byteLength;
+    // the shared interner: count it here (one index per process in practice)
+    let termBytes = 0;
+    for (let id = 0, n = internedCount(); id < n; id++) termBytes += 16 + ((termKey(id).length + 7) & ~7) + 48;
+    return {
+      topics: this.numTopics,
+      entries: this.liveEntries,
+      terms: internedCount(),
+      postings: this.csrData.length,
+      overflowPostings: this.overflowCount,
+      deadEntries: this.deadEntries,
+      approxBytes:
+        typed + overflowBytes + keyBytes + extraBytes + termBytes + this.entryKeys.length * 8 + this.topicMap.size * 40,
+    };
+  }
+
+  /** Sorted ids of the topics whose queries accept the article. */
+  match(a: PreparedArticle): number[] {
+    const nPresent = this.stamp(a);
+    const gen = this.gen;
+    const csrStart = this.csrStart;
+    const csrData = this.csrData;
+    const csrTerms = this.csrTerms;
+    const entryGen = this.entryGen;
+    const entryCode = this.entryCode;
+    const present = this.present;
+    let cand = this.cand;
+    let nCand = 0;
+    for (let i = 0; i < nPresent; i++) {
+      const t = present[i];
+      if (t < csrTerms) {
+        for (let j = csrStart[t], end = csrStart[t + 1]; j < end; j++) {
+          const e = csrData[j];
+          if (entryGen[e] !== gen) {
+            entryGen[e] = gen;
+            if (nCand === cand.length) cand = this.cand = growI32(cand, nCand + 1);
+            cand[nCand++] = e;
+          }
+        }
+      }
+      if (this.overflowCount > 0) {
+        const extra = this.overflow.get(t);
+        if (extra !== undefined) {
+          for (let j = 0; j < extra.length; j++) {
+            const e = extra[j];
+            if (entryGen[e] !== gen) {
+              entryGen[e] = gen;
+              if (nCand === cand.length) cand = this.cand = growI32(cand, nCand + 1);
+              cand[nCand++] = e;
+            }
+          }
+        }
+      }
+    }
+    this.nOut = 0;
+    for (let i = 0; i < nCand; i++) {
+      const e = cand[i];
+      const pc = entryCode[e];
+      if (pc >= 0 && this.evalAt(pc)) this.expand(e);
+    }
+    return this.result();
+  }
+
+  private nOut = 0;
+
+  private result(): number[] {
+    const n = this.nOut;
+    const sorted = this.out.subarray(0, n).sort();
+    const res: number[] = new Array(n);
+    for (let i = 0; i < n; i++) res[i] = sorted[i];
+    return res;
+  }
+
+  /**
+   * Baseline for benchmarks and tests: evaluate every compiled entry with the same interpreter,
+   * no postings. Same result as `match`.
+   */
+  matchByScan(a: PreparedArticle): number[] {
+    this.stamp(a);
+    this.nOut = 0;
+    const entryCode = this.entryCode;
+    for (let e = 0; e < this.numEntries; e++) {
+      const pc = entryCode[e];
+      if (pc >= 0 && this.evalAt(pc)) this.expand(e);
+    }
+    return this.result();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private expand(e: number): void {
+    const extra = this.entryExtra.get(e);
+    const need = this.nOut + 1 + (extra === undefined ? 0 : extra.length);
+    if (this.out.length < need) this.out = growI32(this.out, need);
+    this.out[this.nOut++] = this.entryTopic[e];
+    if (extra !== undefined) for (const t of extra) this.out[this.nOut++] = t;
+  }
+
+  /** Stamp the article's atoms present; fills `present` with their ids, returns the count. */
+  private stamp(a: PreparedArticle): number {
+    if (a.internVersion !== internVersion()) resolveTerms(a);
+    const nTerms = internedCount();
+    if (this.termGen.length < nTerms) {
+      this.termGen = growU32(this.termGen, nTerms);
+      this.titleGen = growU32(this.titleGen, nTerms);
+      this.termSlot = growI32(this.termSlot, nTerms);
+    }
+    if (this.entryGen.length < this.numEntries) this.entryGen = growU32(this.entryGen, this.numEntries);
+    if (this.gen >= 0xfffffff0) {
+      this.gen = 0;
+      this.termGen.fill(0);
+      this.titleGen.fill(0);
+      this.entryGen.fill(0);
+    }
+    const gen = ++this.gen;
+    const termGen = this.termGen;
+    const titleGen = this.titleGen;
+    const termSlot = this.termSlot;
+    const ids = a.termIds;
+    const posStart = a.posStart;
+    const posData = a.posData;
+    this.posStart = posStart;
+    this.posData = posData;
+    let present = this.present;
+    const need = ids.length + a.tags.size + 2;
+    if (present.length < need) present = this.present = growI32(present, need);
+    const titleEnd = a.titleEnd;
+    this.titleEnd = titleEnd;
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      termGen[id] = gen;
+      if (posData[posStart[i]] < titleEnd) titleGen[id] = gen;
+      termSlot[id] = i;
+      present[n++] = id;
+    }
+    for (const tag of a.tags) {
+      const id = lookupTerm(`\u0001${tag}`);
+      if (id >= 0) {
+        termGen[id] = gen;
+        present[n++] = id;
+      }
+    }
+    if (a.section !== null) {
+      const id = lookupTerm(`\u0002${a.section}`);
+      if (id >= 0) {
+        termGen[id] = gen;
+        present[n++] = id;
+      }
+    }
+    const lid = lookupTerm(`\u0003${a.language}`);
+    if (lid >= 0) {
+      termGen[lid] = gen;
+      present[n++] = lid;
+    }
+    return n;
+  }
+
+  private evalAt(pc: number): boolean {
+    const code = this.code;
+    const h = code[pc];
+    switch (h & OP_MASK) {
+      case OP_HAS:
+        return this.termGen[code[pc + 1]] === this.gen;
+      case OP_TITLE:
+        return this.titleGen[code[pc + 1]] === this.gen;
+      case OP_AND: {
+        const end = pc + (h >>> OP_BITS);
+        for (let p = pc + 1; p < end; p += code[p] >>> OP_BITS) if (!this.evalAt(p)) return false;
+        return true;
+      }
+      case OP_OR: {
+        const end = pc + (h >>> OP_BITS);
+        for (let p = pc + 1; p < end; p += code[p] >>> OP_BITS) if (this.evalAt(p)) return true;
+        return false;
+      }
+      case OP_NOT:
+        return !this.evalAt(pc + 1);
+      case OP_PHRASE:
+      case OP_TITLE_PHRASE:
+        return this.phraseAt(pc, (h & OP_MASK) === OP_TITLE_PHRASE);
+      default:
+        throw new Error(`corrupt matcher code at ${pc}`);
+    }
+  }
+
+  private phraseAt(pc: number, title: boolean): boolean {
+    const code = this.code;
+    const termGen = this.termGen;
+    const gen = this.gen;
+    const n = code[pc + 1];
+    const base = pc + 2;
+    for (let i = 0; i < n; i++) {
+      const id = code[base + 2 * i];
+      if (termGen[id] !== gen) return false;
+      if (title && this.titleGen[id] !== gen) return false;
+    }
+    const posStart = this.posStart;
+    const posData = this.posData;
+    const termSlot = this.termSlot;
+    const s0 = termSlot[code[base]];
+    const span = code[base + 2 * (n - 1) + 1];
+    const limit = title ? this.titleEnd - span : 0x7fffffff;
+    outer: for (let k = posStart[s0], kEnd = posStart[s0 + 1]; k < kEnd; k++) {
+      const start = posData[k];
+      if (start >= limit) return false;
+      for (let i = 1; i < n; i++) {
+        const slot = termSlot[code[base + 2 * i]];
+        if (!hasPos(posData, posStart[slot], posStart[slot + 1] - 1, start + code[base + 2 * i + 1])) continue outer;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private getTopic(topicId: number): number {
+    if (topicId >= 0 && topicId < this.topicArr.length) return this.topicArr[topicId];
+    return this.topicMap.get(topicId) ?? -1;
+  }
+
+  private setTopic(topicId: number, e: number): void {
+    if (Number.isInteger(topicId) && topicId >= 0 && topicId < TOPIC_ARRAY_LIMIT && topicId <= 8 * this.numTopics + (1 << 20)) {
+      if (topicId >= this.topicArr.length) this.topicArr = growI32(this.topicArr, topicId + 1, -1);
+      this.topicArr[topicId] = e;
+      return;
+    }
+    if (topicId >= 0 && topicId < this.topicArr.length) this.topicArr[topicId] = e;
+    else if (e < 0) this.topicMap.delete(topicId);
+    else this.topicMap.set(topicId, e);
+  }
+
+  private attach(topicId: number, e: number): void {
+    if (this.entryCode[e] < 0) throw new Error('attach to a dead entry');
+    if (this.entryTopic[e] === -1) this.entryTopic[e] = topicId;
+    else {
+      const l = this.entryExtra.get(e);
+      if (l) l.push(topicId);
+      else this.entryExtra.set(e, [topicId]);
+    }
+    this.setTopic(topicId, e);
+    this.numTopics++;
+  }
+
+  private removeTopic(topicId: number): boolean {
+    const e = this.getTopic(topicId);
+    if (e < 0) return false;
+    this.setTopic(topicId, -1);
+    this.numTopics--;
+    const extra = this.entryExtra.get(e);
+    if (this.entryTopic[e] === topicId) {
+      if (extra && extra.length > 0) {
+        this.entryTopic[e] = extra.pop() as number;
+        if (extra.length === 0) this.entryExtra.delete(e);
+      } else this.killEntry(e);
+    } else if (extra) {
+      const i = extra.indexOf(topicId);
+      if (i >= 0) {
+        extra[i] = extra[extra.length - 1];
+        extra.pop();
+      }
+      if (extra.length === 0) this.entryExtra.delete(e);
+    }
+    return true;
+  }
+
+  private killEntry(e: number): void {
+    this.entryCode[e] = -1;
+    this.entryTopic[e] = -1;
+    const key = this.entryKeys[e];
+    if (key !== undefined) this.keyToEntry.delete(key);
+    this.entryKeys[e] = undefined;
+    this.liveEntries--;
+    this.deadEntries++;
+  }
+
+  private entryFor(node: QueryNode): number {
+    const { node: canon, key } = canonicalize(node);
+    const e = this.keyToEntry.get(key);
+    return e !== undefined ? e : this.compileEntry(canon, key);
+  }
+
+  private intern(key: string): number {
+    const id = internTerm(key);
+    if (this.termDfSet.length <= id) {
+      this.termDf = growF64(this.termDf, id + 1);
+      this.termDfSet = growU8(this.termDfSet, this.termDf.length);
+    }
+    if (this.termDfSet[id] === 0) {
+      this.termDf[id] = this.dfOf(key);
+      this.termDfSet[id] = 1;
+    }
+    return id;
+  }
+
+  private word(stem: string): number {
+    return this.intern(stem);
+  }
+
+  private emit(v: number): void {
+    if (this.codeLen === this.code.length) this.code = growI32(this.code, this.codeLen + 1);
+    this.code[this.codeLen++] = v;
+  }
+
+  private compileNode(n: QueryNode): void {
+    switch (n.type) {
+      case 'term':
+        this.emit((n.field === 'title' ? OP_TITLE : OP_HAS) | (2 << OP_BITS));
+        this.emit(this.word(n.stem));
+        return;
+      case 'phrase': {
+        const op = n.field === 'title' ? OP_TITLE_PHRASE : OP_PHRASE;
+        this.emit(op | ((2 + 2 * n.stems.length) << OP_BITS));
+        this.emit(n.stems.length);
+        for (let i = 0; i < n.stems.length; i++) {
+          this.emit(this.word(n.stems[i]));
+          this.emit(n.offsets[i]);
+        }
+        return;
+      }
+      case 'tag':
+        this.emit(OP_HAS | (2 << OP_BITS));
+        this.emit(this.intern(`\u0001${n.value}`));
+        return;
+      case 'section':
+        this.emit(OP_HAS | (2 << OP_BITS));
+        this.emit(this.intern(`\u0002${n.value}`));
+        return;
+      case 'lang':
+        this.emit(OP_HAS | (2 << OP_BITS));
+        this.emit(this.intern(`\u0003${n.value}`));
+        return;
+      case 'and':
+      case 'or':
+      case 'not': {
+        const start = this.codeLen;
+        this.emit(0);
+        if (n.type === 'not') this.compileNode(n.child);
+        else {
+          // cheap checks first: atoms, then groups, negations last
+          for (let r = 0; r <= 2; r++) for (const c of n.children) if (evalRank(c) === r) this.compileNode(c);
+        }
+        const op = n.type === 'and' ? OP_AND : n.type === 'or' ? OP_OR : OP_NOT;
+        this.code[start] = op | ((this.codeLen - start) << OP_BITS);
+        return;
+      }
+    }
+  }
+
+  private compileEntry(canon: QueryNode, key: string): number {
+    const e = this.numEntries++;
+    if (this.entryCode.length <= e) {
+      this.entryCode = growI32(this.entryCode, e + 1);
+      this.entryTopic = growI32(this.entryTopic, e + 1);
+    }
+    this.entryCode[e] = this.codeLen;
+    this.entryTopic[e] = -1;
+    this.compileNode(canon);
+    this.entryKeys[e] = key;
+    this.keyToEntry.set(key, e);
+    this.liveEntries++;
+    return e;
+  }
+
+  /**
+   * Anchor atoms of the program at `pc` into `out` (starting at `n`); returns the new count, or
+   * -1 when the node has no positive requirement. `this.anchorCost` receives the cost.
+   */
+  private anchorCost = 0;
+  private anchorsAt(pc: number, out: number[], n: number): number {
+    const code = this.code;
+    const h = code[pc];
+    switch (h & OP_MASK) {
+      case OP_HAS:
+      case OP_TITLE: {
+        const id = code[pc + 1];
+        out[n] = id;
+        this.anchorCost = this.termDf[id] + 1;
+        return n + 1;
+      }
+      case OP_PHRASE:
+      case OP_TITLE_PHRASE: {
+        const k = code[pc + 1];
+        let best = code[pc + 2];
+        for (let i = 1; i < k; i++) {
+          const id = code[pc + 2 + 2 * i];
+          if (this.termDf[id] < this.termDf[best]) best = id;
+        }
+        out[n] = best;
+        this.anchorCost = this.termDf[best] + 1;
+        return n + 1;
+      }
+      case OP_NOT:
+        return -1;
+      case OP_AND: {
+        const end = pc + (h >>> OP_BITS);
+        let bestPc = -1;
+        let bestCost = Infinity;
+        const scratch: number[] = [];
+        for (let p = pc + 1; p < end; p += code[p] >>> OP_BITS) {
+          if ((code[p] & OP_MASK) === OP_NOT) continue;
+          const m = this.anchorsAt(p, scratch, 0);
+          if (m >= 0 && this.anchorCost < bestCost) {
+            bestCost = this.anchorCost;
+            bestPc = p;
+          }
+        }
+        if (bestPc < 0) return -1;
+        const r = this.anchorsAt(bestPc, out, n);
+        this.anchorCost = bestCost;
+        return r;
+      }
+      case OP_OR: {
+        const end = pc + (h >>> OP_BITS);
+        let cost = 0;
+        for (let p = pc + 1; p < end; p += code[p] >>> OP_BITS) {
+          n = this.anchorsAt(p, out, n);
+          if (n < 0) return -1;
+          cost += this.anchorCost;
+        }
+        this.anchorCost = cost;
+        return n;
+      }
+      default:
+        throw new Error(`corrupt matcher code at ${pc}`);
+    }
+  }
+
+  private entryAnchors(e: number, out: number[]): number {
+    const n = this.anchorsAt(this.entryCode[e], out, 0);
+    if (n < 0) throw new Error('query without a positive requirement cannot be indexed');
+    // dedupe (n is small)
+    let m = 0;
+    outer: for (let i = 0; i < n; i++) {
+      for (let j = 0; j < m; j++) if (out[j] === out[i]) continue outer;
+      out[m++] = out[i];
+    }
+    return m;
+  }
+
+  private postOverflow(e: number): void {
+    const anchors: number[] = [];
+    const n = this.entryAnchors(e, anchors);
+    for (let i = 0; i < n; i++) {
+      const l = this.overflow.get(anchors[i]);
+      if (l) l.push(e);
+      else this.overflow.set(anchors[i], [e]);
+      this.overflowCount++;
+    }
+  }
+
+  private maybeCompact(): void {
+    const limit = Math.max(this.compactMin, this.compactFraction * this.liveEntries);
+    if (this.overflowCount + this.deadEntries > limit) this.rebuild();
+  }
+
+  /** Drop dead entries, renumber, recompute anchors and rebuild the CSR postings. */
+  private rebuild(): void {
+    // 1. compact entries and code
+    const oldCode = this.code;
+    const oldEntryCode = this.entryCode;
+    const oldNum = this.numEntries;
+    const remap = new Int32Array(oldNum).fill(-1);
+    const live = this.liveEntries;
+    const code = new Int32Array(Math.max(16, this.codeLen));
+    const entryCode = new Int32Array(Math.max(16, live));
+    const entryTopic = new Int32Array(Math.max(16, live));
+    const entryKeys: (string | undefined)[] = new Array(live);
+    const entryExtra = new Map<number, number[]>();
+    let len = 0;
+    let ne = 0;
+    for (let e = 0; e < oldNum; e++) {
+      const pc = oldEntryCode[e];
+      if (pc < 0) continue;
+      const size = oldCode[pc] >>> OP_BITS;
+      code.set(oldCode.subarray(pc, pc + size), len);
+      entryCode[ne] = len;
+      entryTopic[ne] = this.entryTopic[e];
+      entryKeys[ne] = this.entryKeys[e];
+      const extra = this.entryExtra.get(e);
+      if (extra) entryExtra.set(ne, extra);
+      remap[e] = ne;
+      len += size;
+      ne++;
+    }
+    this.code = code;
+    this.codeLen = len;
+    this.entryCode = entryCode;
+    this.entryTopic = entryTopic;
+    this.entryKeys = entryKeys;
+    this.entryExtra = entryExtra;
+    this.numEntries = ne;
+    this.liveEntries = ne;
+    this.deadEntries = 0;
+    for (let e = 0; e < ne; e++) this.keyToEntry.set(entryKeys[e] as string, e);
+    const ta = this.topicArr;
+    for (let i = 0; i < ta.length; i++) if (ta[i] >= 0) ta[i] = remap[ta[i]];
+    for (const [t, e] of this.topicMap) this.topicMap.set(t, remap[e]);
+    this.entryGen = new Uint32Array(Math.max(16, ne));
+    this.gen = 0;
+    this.termGen.fill(0);
+    this.titleGen.fill(0);
+
+    // 2. anchors -> CSR (two passes: count, fill)
+    const nt = internedCount();
+    if (this.termDf.length < nt) this.termDf = growF64(this.termDf, nt);
+    const counts = new Int32Array(nt + 1);
+    const anchorStart = new Int32Array(ne + 1);
+    let anchorBuf = new Int32Array(Math.max(16, ne * 2));
+    const scratch: number[] = [];
+    let total = 0;
+    for (let e = 0; e < ne; e++) {
+      const m = this.entryAnchors(e, scratch);
+      if (total + m > anchorBuf.length) anchorBuf = growI32(anchorBuf, total + m);
+      for (let i = 0; i < m; i++) {
+        anchorBuf[total++] = scratch[i];
+        counts[scratch[i] + 1]++;
+      }
+      anchorStart[e + 1] = total;
+    }
+    for (let t = 0; t < nt; t++) counts[t + 1] += counts[t];
+    const csrStart = counts.slice();
+    const fill = counts; // reuse as cursor
+    const csrData = new Int32Array(total);
+    for (let e = 0; e < ne; e++) {
+      for (let j = anchorStart[e]; j < anchorStart[e + 1]; j++) csrData[fill[anchorBuf[j]]++] = e;
+    }
+    this.csrStart = csrStart;
+    this.csrData = csrData;
+    this.csrTerms = nt;
+    this.overflow = new Map();
+    this.overflowCount = 0;
+  }
+}

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { prepareArticle, searchText } from '../matching/index.js';
+import type { Repositories } from '../repositories/index.js';
+import type { Article, ArticleListFilter } from '../repositories/articles.js';
+import type { Clock } from '../clock.js';
+import type { MatcherService } from './matcher.js';
+
+export interface ArticleInput {
+  externalId?: string | null;
+  url: string;
+  title: string;
+  summary?: string | null;
+  body?: string | null;
+  tags?: string[] | null;
+  section?: string | null;
+  language?: string | null;
+  publishedAt?: Date | null;
+}
+
+export interface IngestResult {
+  article: Article;
+  /** 'created' (201), 'updated' (200, re-matched) or 'unchanged' (200). */
+  outcome: 'created' | 'updated' | 'unchanged';
+  matchedTopics: string[];
+}
+
+export class ArticleService {
+  constructor(
+    private readonly repos: Repositories,
+    private readonly matcher: MatcherService,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Stores an article once (by external id, else URL) and records which active topics it
+   * matches, in one transaction. Re-sending the same article changes nothing; a changed one is
+   * updated and re-matched.
+   */
+  async ingest(input: ArticleInput, source: 'api' | 'feed' | 'demo' = 'api', feedId: number | null = null): Promise<IngestResult> {
+    const now = this.clock.now();
+    const write = {
+      externalId: input.externalId ?? null,
+      url: input.url,
+      title: input.title,
+      summary: input.summary ?? '',
+      body: input.body ?? '',
+      tags: [...new Set((input.tags ?? []).map((t) => t.trim()).filter(Boolean))],
+      section: input.section?.trim() || null,
+      language: (input.language ?? 'en').toLowerCase(),
+      publishedAt: input.publishedAt ?? now,
+      source,
+      feedId,
+    };
+    const contentHash = createHash('sha256')
+      .update(JSON.stringify([write.url, write.title, write.summary, write.body, write.tags, write.section, write.language, write.publishedAt.toISOString()]))
+      .digest('hex');
+    const prepared = prepareArticle(write);
+    const text = searchText(prepared);
+
+    return this.repos.transaction(async (r) => {
+      let existing = await r.articles.findExisting(write.externalId, write.url);
+      if (!existing) {
+        const created = await r.articles.insert({ ...write, contentHash }, text);
+        if (created) {
+          const topicIds = this.matcher.match(prepared);
+          await r.articles.replaceMatches(created.id, topicIds, now);
+          return { article: created, outcome: 'created' as const, matchedTopics: await r.articles.matchedTopicSlugs(created.id) };
+        }
+        // Lost a race with a concurrent ingest of the same article: it exists now.
+        existing = await r.articles.findExisting(write.externalId, write.url);
+        if (!existing) throw new Error('article vanished after a conflicting insert');
+      }
+      if (existing.contentHash === contentHash) {
+        return { article: existing, outcome: 'unchanged' as const, matchedTopics: await r.articles.matchedTopicSlugs(existing.id) };
+      }
+      const updated = await r.articles.update(existing.id, { ...write, contentHash }, text);
+      await r.articles.replaceMatches(updated.id, this.matcher.match(prepared), now);
+      return { article: updated, outcome: 'updated' as const, matchedTopics: await r.articles.matchedTopicSlugs(updated.id) };
+    });
+  }
+
+  list(filter: ArticleListFilter): Promise<Article[]> {
+    return this.repos.articles.list(filter);
+  }
+}
