@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Config } from './config/index.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { createLogger, type Logger } from './logger.js';
@@ -10,6 +11,16 @@ import { TopicService } from './services/topics.js';
 import { ArticleService } from './services/articles.js';
 import { FeedService } from './services/feeds.js';
 import { DemoService } from './services/demo.js';
+import { Links, LinkSigner } from './services/links.js';
+import { TermsService } from './services/terms.js';
+import { SubscriptionService } from './services/subscriptions.js';
+import { PromptService } from './services/prompts.js';
+import { MailComposer } from './services/mail-composer.js';
+import { DeliverySender } from './services/sender.js';
+import { compileTemplates, createSmtpTransport, type MailTemplates, type MailTransport } from './mail/index.js';
+import { createOutboxTransport } from './mail/outbox.js';
+
+export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
 export interface Services {
   tokens: TokenService;
@@ -17,6 +28,11 @@ export interface Services {
   articles: ArticleService;
   feeds: FeedService;
   demo: DemoService;
+  terms: TermsService;
+  subscriptions: SubscriptionService;
+  prompts: PromptService;
+  composer: MailComposer;
+  sender: DeliverySender;
 }
 
 /**
@@ -31,6 +47,9 @@ export interface AppContext {
   database: DatabaseHandle;
   repos: Repositories;
   matcher: MatcherService;
+  links: Links;
+  templates: MailTemplates;
+  transport: MailTransport;
   services: Services;
   jobs: JobRegistry;
   close(): Promise<void>;
@@ -40,6 +59,7 @@ export interface ContextOverrides {
   logger?: Logger;
   clock?: Clock;
   database?: DatabaseHandle;
+  transport?: MailTransport;
 }
 
 export async function createContext(config: Config, overrides: ContextOverrides = {}): Promise<AppContext> {
@@ -58,6 +78,29 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     syncIntervalMs: config.matching.topicSyncIntervalMs,
     pool: database.pool,
   });
+  const templates = await compileTemplates(TEMPLATES_DIR);
+  const transport =
+    overrides.transport ??
+    (config.mail.smtpUrls.length > 0
+      ? createSmtpTransport({
+          urls: config.mail.smtpUrls,
+          onFailover: ({ relay, error }) => logger.warn({ relay, error: error.message }, 'SMTP relay unreachable; trying the next'),
+        })
+      : createOutboxTransport(repos.outbox, clock));
+  const signer = new LinkSigner(config.secretKey);
+  const links = new Links(signer, config.http.baseUrl, { unsubscribeMs: config.lifecycle.unsubscribeTtlMs, manageMs: config.lifecycle.manageTtlMs });
+  const mailDomain = config.mail.from.split('@')[1] ?? 'localhost';
+  const terms = new TermsService(repos, clock);
+  const composer = new MailComposer(repos, templates, links, clock, {
+    baseUrl: config.http.baseUrl,
+    from: config.mail.from,
+    publisherName: config.mail.publisherName,
+    postalAddress: config.mail.postalAddress,
+    bounceDomain: config.sending.bounceDomain,
+    unsubscribeMailto: config.sending.unsubscribeMailto,
+    listId: `alerts.${mailDomain}`,
+    manageTtlMs: config.lifecycle.manageTtlMs,
+  });
   const articles = new ArticleService(repos, matcher, clock);
   const topics = new TopicService(repos, matcher, clock, { maxQueryTerms: config.matching.maxQueryTerms, testDays: config.matching.topicTestDays });
   const services: Services = {
@@ -69,6 +112,34 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       userAgent: `topic-alerts (+${config.http.baseUrl})`,
     }),
     demo: new DemoService(topics, articles, repos),
+    terms,
+    subscriptions: new SubscriptionService(repos, terms, links, clock, logger, {
+      consentMode: config.consentMode,
+      defaultTimeZone: config.defaultTimeZone,
+      confirmTtlMs: config.lifecycle.confirmTtlMs,
+      pendingTtlMs: config.lifecycle.pendingTtlMs,
+      confirmMailDailyLimit: config.lifecycle.confirmMailDailyLimit,
+      declineQuietDays: config.lifecycle.declineQuietDays,
+      minFormAgeMs: 2000,
+      maxFormAgeMs: 86_400_000,
+      mailDomain,
+    }),
+    prompts: new PromptService(repos, terms, links, clock, {
+      consentMode: config.consentMode,
+      baseUrl: config.http.baseUrl,
+      publisherName: config.mail.publisherName,
+      snoozeDays: config.lifecycle.promptSnoozeDays,
+      maxTopics: config.lifecycle.promptMaxTopics,
+      defaultTopics: config.lifecycle.promptDefaultTopics,
+    }),
+    composer,
+    sender: new DeliverySender(repos, composer, transport, signer, clock, logger, {
+      batchSize: config.sending.batchSize,
+      leaseMs: config.sending.leaseMs,
+      maxAttempts: config.sending.maxAttempts,
+      retryBaseMs: config.sending.retryBaseMs,
+      concurrency: 4,
+    }),
   };
 
   let closed = false;
@@ -79,6 +150,9 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     database,
     repos,
     matcher,
+    links,
+    templates,
+    transport,
     services,
     jobs,
     async close() {
@@ -86,6 +160,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       closed = true;
       await jobs.stop();
       await matcher.stop();
+      await transport.close();
       await database.close();
     },
   };

@@ -25,6 +25,9 @@ export async function startService(config: Config, overrides: ContextOverrides =
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     await ctx.matcher.start();
+    // Development: a marked placeholder so signup can be tried at once. Production refuses
+    // signups (503) until an admin publishes real terms.
+    if (!config.isProduction) await ctx.services.terms.ensurePlaceholder();
     if (config.demoSeed && (await ctx.services.demo.isEmpty())) {
       const seeded = await ctx.services.demo.seed();
       logger.info(seeded, 'empty database: demo topics and article seeded (DEMO_SEED=false to skip)');

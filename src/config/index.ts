@@ -20,6 +20,27 @@ export interface Config {
   feeds: { pollMinutes: number };
   /** Development only: seed demo topics and the fixture article into an empty database. */
   demoSeed: boolean;
+  lifecycle: {
+    confirmTtlMs: number;
+    pendingTtlMs: number;
+    manageTtlMs: number;
+    unsubscribeTtlMs: number;
+    promptSnoozeDays: number;
+    promptMaxTopics: number;
+    promptDefaultTopics: string[];
+    signupRateLimitPerMinute: number;
+    confirmMailDailyLimit: number;
+    declineQuietDays: number;
+  };
+  sending: {
+    batchSize: number;
+    leaseMs: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    intervalSeconds: number;
+    bounceDomain: string | undefined;
+    unsubscribeMailto: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -107,5 +128,26 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     matching: { maxQueryTerms: e.QUERY_MAX_TERMS, topicSyncIntervalMs: e.TOPIC_SYNC_INTERVAL_MS, topicTestDays: e.TOPIC_TEST_DAYS },
     feeds: { pollMinutes: e.FEED_POLL_MINUTES },
     demoSeed: e.DEMO_SEED && e.NODE_ENV === 'development',
+    lifecycle: {
+      confirmTtlMs: e.CONFIRM_TTL,
+      pendingTtlMs: e.PENDING_TTL,
+      manageTtlMs: e.MANAGE_TTL,
+      unsubscribeTtlMs: e.UNSUBSCRIBE_TTL,
+      promptSnoozeDays: e.PROMPT_SNOOZE_DAYS,
+      promptMaxTopics: e.PROMPT_MAX_TOPICS,
+      promptDefaultTopics: e.PROMPT_DEFAULT_TOPICS,
+      signupRateLimitPerMinute: e.SIGNUP_RATE_LIMIT,
+      confirmMailDailyLimit: e.CONFIRM_MAIL_DAILY_LIMIT,
+      declineQuietDays: e.DECLINE_QUIET_DAYS,
+    },
+    sending: {
+      batchSize: e.SEND_BATCH_SIZE,
+      leaseMs: e.SEND_LEASE_SECONDS * 1000,
+      maxAttempts: e.SEND_MAX_ATTEMPTS,
+      retryBaseMs: e.SEND_RETRY_BASE_SECONDS * 1000,
+      intervalSeconds: e.SEND_INTERVAL_SECONDS,
+      bounceDomain: e.BOUNCE_DOMAIN,
+      unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
+    },
   };
 }

@@ -28,6 +28,15 @@ const list = (defaultValue: string) =>
         .filter((s) => s.length > 0),
     );
 
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A duration such as 90s, 30m, 12h or 7d, in milliseconds. */
+const duration = (defaultValue: string) =>
+  z
+    .string()
+    .default(defaultValue)
+    .refine((v) => /^\d+[smhd]$/.test(v), { error: 'must be a duration such as 30m, 12h or 7d' })
+    .transform((v) => Number(v.slice(0, -1)) * UNITS[v.slice(-1)]!);
+
 const httpUrl = z
   .string()
   .url({ error: 'must be an absolute URL such as https://alerts.example.com' })
@@ -91,6 +100,23 @@ export const envSchema = z.object({
   TOPIC_SYNC_INTERVAL_MS: int(2000, 100, 600000),
   TOPIC_TEST_DAYS: int(30, 1, 3650),
   DEMO_SEED: bool(true),
+  CONFIRM_TTL: duration('7d'),
+  PENDING_TTL: duration('7d'),
+  MANAGE_TTL: duration('30d'),
+  UNSUBSCRIBE_TTL: duration('365d'),
+  PROMPT_SNOOZE_DAYS: int(30, 1, 3650),
+  PROMPT_MAX_TOPICS: int(3, 1, 20),
+  PROMPT_DEFAULT_TOPICS: list(''),
+  SIGNUP_RATE_LIMIT: int(10, 1, 100000),
+  CONFIRM_MAIL_DAILY_LIMIT: int(3, 1, 100),
+  DECLINE_QUIET_DAYS: int(30, 0, 3650),
+  SEND_BATCH_SIZE: int(50, 1, 5000),
+  SEND_LEASE_SECONDS: int(120, 5, 3600),
+  SEND_MAX_ATTEMPTS: int(8, 1, 50),
+  SEND_RETRY_BASE_SECONDS: int(30, 1, 3600),
+  SEND_INTERVAL_SECONDS: int(5, 1, 3600),
+  BOUNCE_DOMAIN: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, { error: 'must be a domain such as bounces.example.com' }).optional(),
+  UNSUBSCRIBE_MAILTO: z.email({ error: 'must be an email address' }).optional(),
 });
 
 // Variables that must be set explicitly in production: development defaults for them are

@@ -203,7 +203,34 @@ export interface AppStateTable {
   updated_at: Timestamp;
 }
 
+export interface ConfirmationRequestsTable {
+  id: Generated<number>;
+  subscriber_id: number;
+  topic_ids: number[];
+  frequency: Frequency;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  outcome: 'confirmed' | 'declined' | null;
+  created_at: Timestamp;
+}
+
+export interface DevOutboxTable {
+  id: Generated<number>;
+  delivery_id: number | null;
+  message_id: string;
+  envelope_from: string | null;
+  recipient: string;
+  subject: string;
+  headers: Json;
+  raw_headers: Generated<string>;
+  html: string;
+  text: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
+  confirmation_requests: ConfirmationRequestsTable;
+  dev_outbox: DevOutboxTable;
   feeds: FeedsTable;
   app_state: AppStateTable;
   topics: TopicsTable;

@@ -11,6 +11,10 @@ import { topicsRouter } from './routes/topics.js';
 import { articlesRouter } from './routes/articles.js';
 import { feedsRouter } from './routes/feeds.js';
 import { pagesRouter } from './routes/pages.js';
+import { publicApiRouter } from './routes/public-api.js';
+import { lifecyclePagesRouter } from './routes/lifecycle-pages.js';
+import { devMailRouter } from './routes/dev-mail.js';
+import { widgetRouter } from './routes/widget.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
@@ -58,10 +62,14 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(healthRouter(ctx));
   app.use('/assets', express.static(PUBLIC_DIR, { maxAge: '1h', index: false }));
+  app.use(widgetRouter(ctx));
+  app.use('/api/v1', publicApiRouter(ctx));
   app.use('/api/v1/topics', topicsRouter(ctx));
   app.use('/api/v1/articles', articlesRouter(ctx));
   app.use('/api/v1/feeds', feedsRouter(ctx));
   app.use(pagesRouter(ctx));
+  app.use(lifecyclePagesRouter(ctx));
+  if (!ctx.config.isProduction) app.use(devMailRouter(ctx));
 
   app.use('/api', apiNotFound);
   app.use(errorHandler(ctx.logger));

@@ -76,3 +76,51 @@ export const feedCreateSchema = z.strictObject({
 });
 
 export const idParamSchema = z.coerce.number().int().min(1).max(2 ** 31 - 1);
+
+// ---- signup and prompts (JSON from the widget, urlencoded from the hosted form)
+
+const csvList = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v);
+const formBool = (v: unknown) => (v === 'on' || v === 'true' || v === '1' || v === 'yes' ? true : v === 'false' || v === '0' || v === '' ? false : v);
+
+export const emailSchema = z
+  .string({ error: 'is required' })
+  .trim()
+  .min(1, { error: 'is required' })
+  .max(254, { error: 'must be at most 254 characters' })
+  .refine((s) => !/[\r\n]/.test(s), { error: 'must be a single line' })
+  .pipe(z.email({ error: 'must be a valid email address' }));
+
+export const topicSlugsSchema = z.preprocess(
+  csvList,
+  z.array(slugSchema, { error: 'must list topic slugs' }).min(1, { error: 'choose at least one topic' }).max(20, { error: 'at most 20 topics' }),
+);
+
+export const frequencySchema = z.enum(['instant', 'daily', 'weekly'], { error: 'must be instant, daily or weekly' });
+
+export const signupSchema = z.object({
+  email: emailSchema,
+  topics: topicSlugsSchema,
+  frequency: z.preprocess((v) => (v === '' ? undefined : v), frequencySchema.default('daily')),
+  acceptTerms: z.preprocess(formBool, z.boolean({ error: 'must be true' })).optional().default(false),
+  termsVersion: z.coerce.number({ error: 'must be the terms version shown' }).int().min(1),
+  sourceUrl: z.preprocess((v) => (v === '' ? undefined : v), httpUrl.optional().nullable()),
+  formToken: line(300).optional().nullable(),
+  website: z.string().max(1000).optional().nullable(),
+});
+
+export const widgetConfigQuerySchema = z.object({
+  topics: z.preprocess(csvList, z.array(z.string().max(80)).max(20)).optional(),
+  article: z.string().max(2048).optional(),
+});
+
+export const promptEventSchema = z.strictObject({
+  topics: z.array(z.string().max(80)).min(1).max(20),
+  event: z.enum(['shown', 'dismissed']),
+});
+
+export const termsPublishSchema = z.strictObject({
+  title: line(200).min(1, { error: 'is required' }),
+  bodyMarkdown: text(200_000).min(1, { error: 'is required' }),
+});
+
+export const manageRequestSchema = z.object({ email: emailSchema });

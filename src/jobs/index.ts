@@ -8,4 +8,15 @@ export function registerWorkerJobs(ctx: AppContext): void {
     schedule: '* * * * *',
     run: (signal) => ctx.services.feeds.pollDue(signal),
   });
+  const every = ctx.config.sending.intervalSeconds;
+  ctx.jobs.register({
+    name: 'deliveries.send',
+    schedule: every < 60 ? `*/${every} * * * * *` : `*/${Math.max(1, Math.round(every / 60))} * * * *`,
+    run: (signal) => ctx.services.sender.runOnce(signal),
+  });
+  ctx.jobs.register({
+    name: 'signups.purge',
+    schedule: '17 * * * *',
+    run: () => ctx.services.subscriptions.purgeUnconfirmed(),
+  });
 }

@@ -6,6 +6,9 @@ import { FeedsRepository } from './feeds.js';
 import { SystemRepository } from './system.js';
 import { TokensRepository } from './tokens.js';
 import { TopicsRepository } from './topics.js';
+import { SubscribersRepository } from './subscribers.js';
+import { DeliveriesRepository } from './deliveries.js';
+import { OutboxRepository, PromptCountsRepository, SuppressionsRepository, TermsRepository } from './misc.js';
 
 export interface Repositories {
   system: SystemRepository;
@@ -14,6 +17,12 @@ export interface Repositories {
   feeds: FeedsRepository;
   tokens: TokensRepository;
   audit: AuditRepository;
+  subscribers: SubscribersRepository;
+  deliveries: DeliveriesRepository;
+  terms: TermsRepository;
+  suppressions: SuppressionsRepository;
+  promptCounts: PromptCountsRepository;
+  outbox: OutboxRepository;
   /** Runs `fn` with repositories bound to one transaction: all of it commits, or none. */
   transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T>;
 }
@@ -26,6 +35,12 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     feeds: new FeedsRepository(db),
     tokens: new TokensRepository(db),
     audit: new AuditRepository(db),
+    subscribers: new SubscribersRepository(db),
+    deliveries: new DeliveriesRepository(db),
+    terms: new TermsRepository(db),
+    suppressions: new SuppressionsRepository(db),
+    promptCounts: new PromptCountsRepository(db),
+    outbox: new OutboxRepository(db),
     transaction: (fn) => (db.isTransaction ? fn(createRepositories(db)) : db.transaction().execute((trx) => fn(createRepositories(trx)))),
   };
 }

@@ -121,6 +121,36 @@ export class TopicsRepository {
     return row?.value ?? 0;
   }
 
+  /**
+   * The active, prompt-visible topics an article matched, best first for a signup prompt:
+   * pinned topics (prompt_priority >= 100) first, then the most specific (fewest matches in the
+   * window), then higher priority, then name.
+   */
+  async promptTopicsForArticle(articleId: number, since: Date, limit: number): Promise<Topic[]> {
+    const rows = await this.db
+      .selectFrom('matches as m')
+      .innerJoin('topics as t', 't.id', 'm.topic_id')
+      .select(COLUMNS.map((c) => `t.${c}` as const))
+      .select((eb) =>
+        eb
+          .selectFrom('matches as recent')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('recent.topic_id', '=', 't.id')
+          .where('recent.matched_at', '>=', since)
+          .as('recent_count'),
+      )
+      .where('m.article_id', '=', articleId)
+      .where('t.status', '=', 'active')
+      .where('t.prompt_hidden', '=', false)
+      .orderBy(sql`t.prompt_priority >= 100`, 'desc')
+      .orderBy('recent_count', 'asc')
+      .orderBy('t.prompt_priority', 'desc')
+      .orderBy('t.name')
+      .limit(limit)
+      .execute();
+    return rows.map(toTopic);
+  }
+
   async count(): Promise<number> {
     const row = await this.db.selectFrom('topics').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);

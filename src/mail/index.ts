@@ -1,0 +1,3 @@
+export * from './templates.js';
+export * from './message.js';
+export * from './transport.js';

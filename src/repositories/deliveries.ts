@@ -1,0 +1,188 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, DeliveryKind, DeliveryStatus } from '../db/types.js';
+
+export interface Delivery {
+  id: number;
+  kind: DeliveryKind;
+  subscriberId: number | null;
+  toAddress: string | null;
+  idempotencyKey: string;
+  status: DeliveryStatus;
+  payload: unknown;
+  messageId: string;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  smtpResponse: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+export interface NewDelivery {
+  kind: DeliveryKind;
+  subscriberId: number | null;
+  toAddress: string;
+  idempotencyKey: string;
+  payload: unknown;
+  messageId: string;
+  nextAttemptAt?: Date;
+}
+
+const COLUMNS = [
+  'id', 'kind', 'subscriber_id', 'to_address', 'idempotency_key', 'status', 'payload', 'message_id',
+  'attempts', 'next_attempt_at', 'last_error', 'smtp_response', 'created_at', 'sent_at',
+] as const;
+
+type Row = {
+  id: number; kind: DeliveryKind; subscriber_id: number | null; to_address: string | null; idempotency_key: string;
+  status: DeliveryStatus; payload: unknown; message_id: string; attempts: number; next_attempt_at: Date;
+  last_error: string | null; smtp_response: string | null; created_at: Date; sent_at: Date | null;
+};
+
+function toDelivery(r: Row): Delivery {
+  return {
+    id: r.id,
+    kind: r.kind,
+    subscriberId: r.subscriber_id,
+    toAddress: r.to_address,
+    idempotencyKey: r.idempotency_key,
+    status: r.status,
+    payload: r.payload,
+    messageId: r.message_id,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    smtpResponse: r.smtp_response,
+    createdAt: r.created_at,
+    sentAt: r.sent_at,
+  };
+}
+
+export class DeliveriesRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Queues a delivery once per idempotency key; returns undefined when the key exists. */
+  async enqueue(d: NewDelivery): Promise<Delivery | undefined> {
+    const r = await this.db
+      .insertInto('deliveries')
+      .values({
+        kind: d.kind,
+        subscriber_id: d.subscriberId,
+        to_address: d.toAddress,
+        idempotency_key: d.idempotencyKey,
+        payload: JSON.stringify(d.payload),
+        message_id: d.messageId,
+        ...(d.nextAttemptAt && { next_attempt_at: d.nextAttemptAt }),
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .returning(COLUMNS)
+      .executeTakeFirst();
+    return r && toDelivery(r as Row);
+  }
+
+  async countRecent(subscriberId: number, kind: DeliveryKind, since: Date): Promise<number> {
+    const r = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('subscriber_id', '=', subscriberId)
+      .where('kind', '=', kind)
+      .where('created_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /**
+   * Claims up to `limit` due deliveries for `owner` until `leaseUntil`. Guarantees: a row is held
+   * by one worker at a time (FOR UPDATE SKIP LOCKED); rows whose lease expired (a worker died
+   * mid-send) are claimable again; every claim counts an attempt.
+   */
+  async claim(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<Delivery[]> {
+    const due = this.db
+      .selectFrom('deliveries')
+      .select('id')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb('next_attempt_at', '<=', now)]),
+          eb.and([eb('status', '=', 'sending'), eb('lease_expires_at', '<', now)]),
+        ]),
+      )
+      .orderBy('next_attempt_at')
+      .orderBy('id')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked();
+    const rows = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'sending', lease_owner: owner, lease_expires_at: leaseUntil, attempts: sql<number>`attempts + 1`, updated_at: now })
+      .where('id', 'in', due)
+      .returning(COLUMNS)
+      .execute();
+    return rows.map((r) => toDelivery(r as Row)).sort((a, b) => a.id - b.id);
+  }
+
+  /** Records an outcome, only if this worker still holds the lease (a stale worker changes nothing). */
+  async finish(
+    id: number,
+    owner: string,
+    outcome: { status: 'sent' | 'failed' | 'bounced' | 'cancelled'; now: Date; smtpResponse?: string | null; error?: string | null },
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('deliveries')
+      .set({
+        status: outcome.status,
+        lease_owner: null,
+        lease_expires_at: null,
+        smtp_response: outcome.smtpResponse ?? null,
+        last_error: outcome.error ?? null,
+        sent_at: outcome.status === 'sent' ? outcome.now : null,
+        updated_at: outcome.now,
+      })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'sending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Puts a delivery back in the queue for a later attempt (transient failure). */
+  async retryLater(id: number, owner: string, r: { now: Date; nextAttemptAt: Date; error: string }): Promise<boolean> {
+    const res = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'queued', lease_owner: null, lease_expires_at: null, next_attempt_at: r.nextAttemptAt, last_error: r.error, updated_at: r.now })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'sending')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async listForSubscriber(subscriberId: number, limit = 200): Promise<Delivery[]> {
+    const rows = await this.db.selectFrom('deliveries').select(COLUMNS).where('subscriber_id', '=', subscriberId).orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((r) => toDelivery(r as Row));
+  }
+
+  async list(filter: { status?: DeliveryStatus; kind?: DeliveryKind; beforeId?: number; limit: number }): Promise<Delivery[]> {
+    let q = this.db.selectFrom('deliveries').select(COLUMNS);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.kind) q = q.where('kind', '=', filter.kind);
+    if (filter.beforeId) q = q.where('id', '<', filter.beforeId);
+    const rows = await q.orderBy('id', 'desc').limit(filter.limit).execute();
+    return rows.map((r) => toDelivery(r as Row));
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('deliveries').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** Erasure: deliveries keep their outcome for statistics, not the address or the content. */
+  async anonymiseForSubscriber(subscriberId: number): Promise<void> {
+    await this.db.updateTable('deliveries').set({ to_address: null, payload: '{}' }).where('subscriber_id', '=', subscriberId).execute();
+    await this.db
+      .updateTable('deliveries')
+      .set({ status: 'cancelled', lease_owner: null, lease_expires_at: null })
+      .where('subscriber_id', '=', subscriberId)
+      .where('status', '=', 'queued')
+      .execute();
+  }
+}

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import type { Repositories } from '../repositories/index.js';
+import type { Topic } from '../repositories/topics.js';
+import type { Clock } from '../clock.js';
+import type { PromptEvent } from '../db/types.js';
+import { CONSENT_TEXT, type TermsService } from './terms.js';
+import type { Links } from './links.js';
+
+export interface WidgetConfig {
+  topics: { slug: string; name: string; checked: boolean }[];
+  heading: string;
+  submitLabel: string;
+  dismissLabel: string;
+  consent: { mode: 'checkbox' | 'statement'; text: string; termsUrl: string; termsVersion: number | null };
+  frequencies: ('instant' | 'daily' | 'weekly')[];
+  defaultFrequency: 'daily';
+  snoozeDays: number;
+  publisherName: string;
+}
+
+export interface PromptOptions {
+  consentMode: 'checkbox' | 'statement';
+  baseUrl: string;
+  publisherName: string;
+  snoozeDays: number;
+  maxTopics: number;
+  defaultTopics: string[];
+}
+
+const SPECIFICITY_WINDOW_MS = 30 * 86_400_000;
+const TOPICS_CACHE_MS = 5000;
+
+/**
+ * The signup prompt: what the widget shows (topics, consent, terms) and the anonymous counts of
+ * prompts shown and dismissed. Topics are read through a short cache: widget-config is asked on
+ * every page view.
+ */
+export class PromptService {
+  private topicCache: { at: number; bySlug: Map<string, Topic> } | undefined;
+
+  constructor(
+    private readonly repos: Repositories,
+    private readonly terms: TermsService,
+    private readonly links: Links,
+    private readonly clock: Clock,
+    private readonly opts: PromptOptions,
+  ) {}
+
+  private async activeTopics(): Promise<Map<string, Topic>> {
+    const now = Date.now();
+    if (!this.topicCache || now - this.topicCache.at > TOPICS_CACHE_MS) {
+      const topics = await this.repos.topics.list({ status: 'active' });
+      this.topicCache = { at: now, bySlug: new Map(topics.map((t) => [t.slug, t])) };
+    }
+    return this.topicCache.bySlug;
+  }
+
+  /** Forget cached topics (after a change in this process). */
+  invalidate(): void {
+    this.topicCache = undefined;
+  }
+
+  /**
+   * Topics for a prompt: the article's matched topics when the article is known, else the
+   * page's hand-picked ones, else the site defaults. Never throws for unknown input: a reader's
+   * page must not show an error.
+   */
+  async topicsFor(slugs: string[], article: string | undefined): Promise<Topic[]> {
+    const active = await this.activeTopics();
+    const picked = (list: string[]) => [...new Set(list)].map((s) => active.get(s)).filter((t): t is Topic => t !== undefined);
+    let chosen: Topic[] = [];
+    if (article) {
+      const found = await this.repos.articles.findByIdentifier(article);
+      if (found) {
+        const since = new Date(this.clock.now().getTime() - SPECIFICITY_WINDOW_MS);
+        chosen = await this.repos.topics.promptTopicsForArticle(found.id, since, this.opts.maxTopics);
+      }
+    }
+    // Hand-picked topics are added after the article's (both may be given), hidden ones excluded.
+    for (const t of picked(slugs)) if (!t.promptHidden && !chosen.some((c) => c.id === t.id)) chosen.push(t);
+    if (chosen.length === 0) chosen = picked(this.opts.defaultTopics);
+    return chosen;
+  }
+
+  async config(slugs: string[], article: string | undefined): Promise<{ config: WidgetConfig; etag: string }> {
+    const topics = await this.topicsFor(slugs, article);
+    const terms = await this.terms.current();
+    const config: WidgetConfig = {
+      topics: topics.map((t, i) => ({ slug: t.slug, name: t.name, checked: i === 0 })),
+      heading: topics.length === 1 ? 'Get the latest news on this topic' : 'Get the latest news on these topics',
+      submitLabel: 'Sign up for free today',
+      dismissLabel: 'No Thanks',
+      consent: {
+        mode: this.opts.consentMode,
+        text: CONSENT_TEXT[this.opts.consentMode],
+        termsUrl: terms ? `${this.opts.baseUrl}/terms/${terms.version}` : `${this.opts.baseUrl}/terms`,
+        termsVersion: terms?.version ?? null,
+      },
+      frequencies: ['instant', 'daily', 'weekly'],
+      defaultFrequency: 'daily',
+      snoozeDays: this.opts.snoozeDays,
+      publisherName: this.opts.publisherName,
+    };
+    const etag = `W/"${createHash('sha256').update(JSON.stringify(config)).digest('base64url').slice(0, 22)}"`;
+    return { config, etag };
+  }
+
+  formToken(): string {
+    return this.links.formToken(this.clock.now());
+  }
+
+  /** Counts a prompt event for each known active topic; unknown slugs are ignored. */
+  async record(slugs: string[], event: Exclude<PromptEvent, 'signup'>): Promise<void> {
+    const active = await this.activeTopics();
+    const ids = [...new Set(slugs)].map((s) => active.get(s)?.id).filter((id): id is number => id !== undefined);
+    await this.repos.promptCounts.increment(this.clock.now().toISOString().slice(0, 10), ids, event);
+  }
+}
