@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
 import { buildMessage, MailHeaderError, parseVerpAddress, verpAddress, type BuildMessageInput } from '../../../src/mail/message.js';
 import { classifySendError } from '../../../src/mail/transport.js';
-import { headerValues, rawHeaderFields } from './smtp-helpers.js';
+import { headerValues, rawHeaderFields } from '../../helpers/smtp.js';
 
 function input(overrides: Partial<BuildMessageInput> = {}): BuildMessageInput {
   return {

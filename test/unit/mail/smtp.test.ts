@@ -13,7 +13,7 @@ import {
 } from '../../../src/mail/transport.js';
 import { verifyDkim } from './dkim-verify.js';
 import { digestData, digestUrls, TEMPLATES_DIR } from './fixtures.js';
-import { closedPort, headerValues, rawHeaderFields, startSmtpServer, type TestSmtpServer } from './smtp-helpers.js';
+import { closedPort, headerValues, rawHeaderFields, startSmtpServer, type TestSmtpServer } from '../../helpers/smtp.js';
 
 let templates: MailTemplates;
 let server: TestSmtpServer;

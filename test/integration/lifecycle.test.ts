@@ -1,0 +1,450 @@
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { apiClient } from '../helpers/api.js';
+import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
+
+let smtp: TestSmtpServer;
+let app: TestApp;
+let admin: Awaited<ReturnType<typeof apiClient>>;
+
+beforeAll(async () => {
+  smtp = await startSmtpServer();
+  app = await startTestApp({ SMTP_URL: smtp.url, SIGNUP_RATE_LIMIT: '1000', MAIL_FROM: 'alerts@news.example', POSTAL_ADDRESS: '1 Fleet Street, London' });
+  admin = await apiClient(app);
+  for (const [slug, name] of [['japan', 'Japan'], ['nato', 'NATO'], ['energy', 'Energy'], ['old', 'Old']]) {
+    await admin.post('/api/v1/topics', { slug, name, query: slug });
+  }
+  await admin.delete('/api/v1/topics/old');
+});
+afterAll(async () => {
+  await app?.close();
+  await smtp?.close();
+});
+
+// ---------------------------------------------------------------- helpers
+
+async function widgetToken(): Promise<{ formToken: string; termsVersion: number }> {
+  const res = await fetch(`${app.url}/api/v1/widget-config?topics=japan`);
+  const body = (await res.json()) as { formToken: string; consent: { termsVersion: number } };
+  return { formToken: body.formToken, termsVersion: body.consent.termsVersion };
+}
+
+/** Signs up as the widget would: a real form token, then a wait past the time trap. */
+async function signup(fields: Record<string, unknown>, opts: { contentType?: 'json' | 'form'; wait?: boolean; headers?: Record<string, string> } = {}) {
+  const { formToken, termsVersion } = await widgetToken();
+  if (opts.wait !== false) app.clock.advance(3000);
+  const body = { topics: ['japan'], frequency: 'daily', acceptTerms: true, termsVersion, formToken, sourceUrl: 'https://news.example/article', website: '', ...fields };
+  const form = opts.contentType === 'form';
+  const res = await fetch(`${app.url}/api/v1/subscriptions`, {
+    method: 'POST',
+    headers: { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json', 'user-agent': 'LifecycleTest/1.0', ...opts.headers },
+    body: form
+      ? new URLSearchParams(Object.entries(body).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, String(x)]) : [[k, String(v)]]))).toString()
+      : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** Runs the sender and returns the mails it delivered to the test SMTP server. */
+async function sendQueued(): Promise<ParsedMail[]> {
+  const before = smtp.received.length;
+  await app.ctx.services.sender.runOnce();
+  return Promise.all(smtp.received.slice(before).map((m) => simpleParser(m.raw)));
+}
+
+function links(mail: ParsedMail): string[] {
+  return [...new Set((mail.html || '').match(/https?:\/\/[^"'\s<>]+/g) ?? [])].map((u) => u.replace(/&amp;/g, '&'));
+}
+const linkTo = (mail: ParsedMail, path: string) => links(mail).find((u) => u.startsWith(`${app.url}${path}`));
+
+async function subscriber(email: string) {
+  return app.ctx.repos.subscribers.findByEmail(email.toLowerCase());
+}
+
+// ---------------------------------------------------------------- tests
+
+describe('signup, confirmation mail and double opt-in', () => {
+  it('queues one confirmation mail with both parts and working links; GET changes nothing, POST confirms', async () => {
+    const res = await signup({ email: 'Reader.One@Example.com', topics: ['japan', 'nato'], frequency: 'instant' });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ status: 'pending', message: 'Check your inbox to confirm your subscription.' });
+
+    const sub = (await subscriber('reader.one@example.com'))!;
+    expect(sub.email).toBe('Reader.One@Example.com');
+    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => [s.topicSlug, s.status, s.frequency])).toEqual([
+      ['japan', 'pending', 'instant'],
+      ['nato', 'pending', 'instant'],
+    ]);
+
+    const [mail, ...rest] = await sendQueued();
+    expect(rest).toHaveLength(0);
+    // The local part is kept as typed; nodemailer lower-cases the domain.
+    expect(mail!.to && 'text' in mail!.to ? mail!.to.text : '').toBe('Reader.One@example.com');
+    expect(mail!.subject).toBe('Confirm your alerts: Japan, NATO');
+    expect(mail!.html).toContain('<html lang="en"');
+    expect(mail!.text).toContain('1 Fleet Street, London');
+    expect(mail!.text).toMatch(/expire/i);
+    const confirmUrl = linkTo(mail!, '/confirm/')!;
+    const declineUrl = linkTo(mail!, '/decline/')!;
+    expect(confirmUrl).toBeDefined();
+    expect(declineUrl).toBeDefined();
+    expect(mail!.text).toContain(confirmUrl);
+    expect(mail!.html).toMatch(/No thanks, this wasn(’|'|&#x27;|&#39;)t me/);
+    expect(confirmUrl).not.toMatch(/reader/i);
+
+    // A mail scanner opening the link changes nothing.
+    const page = await fetch(confirmUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(await page.text()).toContain('<form method="post"');
+    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).every((s) => s.status === 'pending')).toBe(true);
+
+    const confirmed = await fetch(confirmUrl, { method: 'POST' });
+    expect(confirmed.status).toBe(200);
+    expect(await confirmed.text()).toContain("You're subscribed");
+    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).every((s) => s.status === 'active' && s.confirmedAt)).toBe(true);
+
+    // Single-use and harmless twice.
+    const again = await fetch(confirmUrl, { method: 'POST' });
+    expect(again.status).toBe(200);
+    const history = await app.ctx.repos.subscribers.consentHistory(sub.id);
+    expect(history.map((e) => e.action)).toEqual(['requested', 'confirmed']);
+  });
+
+  it('records every field of the consent event', async () => {
+    await signup({ email: 'consent@example.com', topics: ['energy'] });
+    const sub = (await subscriber('consent@example.com'))!;
+    const [event] = await app.ctx.repos.subscribers.consentHistory(sub.id);
+    const terms = (await app.ctx.repos.terms.current())!;
+    expect(event).toMatchObject({
+      action: 'requested',
+      topics: ['energy'],
+      termsVersion: terms.version,
+      termsSha256: terms.bodySha256,
+      consentText: 'I agree to the Terms & Conditions',
+      consentMode: 'checkbox',
+      sourceUrl: 'https://news.example/article',
+      form: 'widget',
+      userAgent: 'LifecycleTest/1.0',
+    });
+    expect(event!.ip).toMatch(/127\.0\.0\.1/);
+    expect(event!.createdAt).toBeInstanceOf(Date);
+    await sendQueued();
+  });
+
+  it('accepts form-encoded bodies too', async () => {
+    const res = await signup({ email: 'form@example.com', topics: ['japan', 'energy'] }, { contentType: 'form' });
+    expect(res.status).toBe(202);
+    const sub = (await subscriber('form@example.com'))!;
+    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan']);
+    await sendQueued();
+  });
+
+  it('asks an active subscriber to confirm added topics by email too', async () => {
+    await signup({ email: 'reader.one@example.com', topics: ['japan', 'energy'] });
+    const [mail] = await sendQueued();
+    expect(mail!.subject).toBe('Confirm your alerts: Energy');
+    const sub = (await subscriber('reader.one@example.com'))!;
+    const subs = await app.ctx.repos.subscribers.subscriptions(sub.id);
+    expect(subs.find((s) => s.topicSlug === 'energy')!.status).toBe('pending');
+    expect(subs.find((s) => s.topicSlug === 'japan')!.status).toBe('active');
+  });
+});
+
+describe('decline', () => {
+  it('removes the pending subscriptions, records the decline, and mails that address no confirmation for 30 days', async () => {
+    await signup({ email: 'not-me@example.com', topics: ['nato'] });
+    const [mail] = await sendQueued();
+    const declined = await fetch(linkTo(mail!, '/decline/')!, { method: 'POST' });
+    expect(declined.status).toBe(200);
+    const sub = (await subscriber('not-me@example.com'))!;
+    expect(await app.ctx.repos.subscribers.subscriptions(sub.id)).toEqual([]);
+    expect((await app.ctx.repos.subscribers.consentHistory(sub.id)).map((e) => e.action)).toEqual(['requested', 'declined']);
+
+    const again = await signup({ email: 'not-me@example.com', topics: ['nato'] });
+    expect(again.status).toBe(202);
+    expect(await sendQueued()).toHaveLength(0);
+  });
+});
+
+describe('one-click unsubscribe (RFC 8058)', () => {
+  async function activeSubscriber(email: string, topics: string[]) {
+    await signup({ email, topics });
+    const [mail] = await sendQueued();
+    await fetch(linkTo(mail!, '/confirm/')!, { method: 'POST' });
+    return (await subscriber(email))!;
+  }
+
+  it('unsubscribes with an urlencoded or a multipart one-click POST: 200, no redirect, idempotent', async () => {
+    const sub = await activeSubscriber('oneclick@example.com', ['japan', 'nato']);
+    const japanOnly = app.ctx.links.unsubscribeUrl(sub.id, [(await app.ctx.repos.topics.findBySlug('japan'))!.id], app.clock.now());
+
+    const page = await fetch(japanOnly);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('alerts about Japan');
+
+    const first = await fetch(japanOnly, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(first.status).toBe(200);
+    const second = await fetch(japanOnly, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(second.status).toBe(200);
+    const subs = await app.ctx.repos.subscribers.subscriptions(sub.id);
+    expect(subs.find((s) => s.topicSlug === 'japan')!.status).toBe('unsubscribed');
+    expect(subs.find((s) => s.topicSlug === 'nato')!.status).toBe('active');
+
+    const all = app.ctx.links.unsubscribeUrl(sub.id, null, app.clock.now());
+    const multipart = new FormData();
+    multipart.set('List-Unsubscribe', 'One-Click');
+    const viaMultipart = await fetch(all, { method: 'POST', redirect: 'manual', body: multipart });
+    expect(viaMultipart.status).toBe(200);
+    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).every((s) => s.status === 'unsubscribed')).toBe(true);
+
+    const withdrawals = (await app.ctx.repos.subscribers.consentHistory(sub.id)).filter((e) => e.action === 'withdrawn');
+    expect(withdrawals.map((e) => [e.topics, e.form])).toEqual([
+      [['japan'], 'one-click'],
+      [['nato'], 'one-click'],
+    ]);
+  });
+
+  it('refuses a token with one character changed, and honours links for at least 60 days', async () => {
+    const sub = (await subscriber('oneclick@example.com'))!;
+    const url = app.ctx.links.unsubscribeUrl(sub.id, null, app.clock.now());
+    const tampered = url.slice(0, -3) + (url.at(-3) === 'A' ? 'B' : 'A') + url.slice(-2);
+    expect((await fetch(tampered, { method: 'POST' })).status).toBe(404);
+    app.clock.advance(61 * 86_400_000);
+    expect((await fetch(url, { method: 'POST' })).status).toBe(200);
+    app.clock.advance(-61 * 86_400_000);
+  });
+});
+
+describe('uniform answers, limits and traps', () => {
+  it('answers the same for new, pending, active, declined and suppressed addresses', async () => {
+    await app.ctx.repos.suppressions.add(app.ctx.links.signer.emailHash('suppressed@example.com'), 'manual', null, app.clock.now());
+    const answers = [];
+    for (const email of ['brand-new@example.com', 'form@example.com', 'reader.one@example.com', 'not-me@example.com', 'suppressed@example.com']) {
+      const started = performance.now();
+      const r = await signup({ email, topics: ['japan'] });
+      answers.push({ status: r.status, body: r.body, ms: performance.now() - started });
+    }
+    for (const a of answers) expect({ status: a.status, body: a.body }).toEqual({ status: answers[0]!.status, body: answers[0]!.body });
+    // Suppressed: nothing mailed.
+    const mails = await sendQueued();
+    expect(mails.map((m) => (m.to && 'text' in m.to ? m.to.text : ''))).not.toContain('suppressed@example.com');
+  });
+
+  it('sends at most 3 confirmation mails a day to one address', async () => {
+    for (let i = 0; i < 5; i++) expect((await signup({ email: 'eager@example.com', topics: ['nato'] })).status).toBe(202);
+    const mails = await sendQueued();
+    expect(mails.filter((m) => m.to && 'text' in m.to && m.to.text === 'eager@example.com')).toHaveLength(3);
+  });
+
+  it('drops honeypot and too-fast submissions silently: 202, nothing stored', async () => {
+    const honeypot = await signup({ email: 'bot1@example.com', website: 'http://spam.example' });
+    expect(honeypot.status).toBe(202);
+    const tooFast = await signup({ email: 'bot2@example.com' }, { wait: false });
+    expect(tooFast.status).toBe(202);
+    const noToken = await signup({ email: 'bot3@example.com', formToken: undefined });
+    expect(noToken.status).toBe(202);
+    const forged = await signup({ email: 'bot4@example.com', formToken: 'MTIz.AAAAAAAAAAAAAAAAAAAAAA' });
+    expect(forged.status).toBe(202);
+    for (const e of ['bot1@example.com', 'bot2@example.com', 'bot3@example.com', 'bot4@example.com']) expect(await subscriber(e)).toBeUndefined();
+  });
+
+  it('rejects bad input with 400s naming the field, and outdated terms with 409', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ email: 'not-an-address' }, 'email'],
+      [{ email: 'a@example.com\r\nBcc: x@example.com' }, 'email'],
+      [{ email: `${'a'.repeat(250)}@example.com` }, 'email'],
+      [{ email: 'a@example.com', topics: ['no-such-topic', 'old'] }, 'topics'],
+      [{ email: 'a@example.com', topics: [] }, 'topics'],
+      [{ email: 'a@example.com', frequency: 'hourly' }, 'frequency'],
+      [{ email: 'a@example.com', acceptTerms: false }, 'acceptTerms'],
+    ];
+    for (const [fields, path] of cases) {
+      const r = await signup(fields);
+      expect(r.status, JSON.stringify(fields)).toBe(400);
+      expect(r.body.error.issues.map((i: { path: string }) => i.path)).toContain(path);
+    }
+    const unknown = await signup({ email: 'a@example.com', topics: ['no-such-topic', 'old'] });
+    expect(unknown.body.error.message).toContain('no-such-topic, old');
+
+    const current = (await app.ctx.repos.terms.current())!.version;
+    const outdated = await signup({ email: 'a@example.com', termsVersion: current + 7 });
+    expect(outdated.status).toBe(409);
+    expect(outdated.body.error).toMatchObject({ code: 'terms_outdated', currentVersion: current });
+
+    const wrongType = await fetch(`${app.url}/api/v1/subscriptions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(wrongType.status).toBe(415);
+  });
+
+  it('limits signups per IP with 429', async () => {
+    const limited = await startTestApp({ SIGNUP_RATE_LIMIT: '3' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await fetch(`${limited.url}/api/v1/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `x${i}@example.com` }) });
+        statuses.push(r.status);
+        if (r.status === 429) expect(((await r.json()) as any).error.code).toBe('rate_limited');
+      }
+      expect(statuses).toEqual([400, 400, 400, 429, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('expiry, preferences, manage links and erasure', () => {
+  it('shows a 410 page with a way back once a confirmation link expired', async () => {
+    await signup({ email: 'late@example.com', topics: ['energy'] });
+    const [mail] = await sendQueued();
+    app.clock.advance(8 * 86_400_000);
+    try {
+      const page = await fetch(linkTo(mail!, '/confirm/')!);
+      expect(page.status).toBe(410);
+      expect(await page.text()).toContain('/subscribe?topics=energy');
+      expect((await fetch(linkTo(mail!, '/confirm/')!, { method: 'POST' })).status).toBe(410);
+    } finally {
+      app.clock.advance(-8 * 86_400_000);
+    }
+  });
+
+  it('changes topics, frequency, time and pause from the preference centre', async () => {
+    const sub = (await subscriber('reader.one@example.com'))!;
+    const url = app.ctx.links.preferencesUrl(sub.id, app.clock.now());
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('name="topics" value="japan" checked');
+
+    const form = new URLSearchParams([
+      ['topics', 'japan'],
+      ['topics', 'energy'],
+      ['frequency_japan', 'weekly'],
+      ['frequency_energy', 'instant'],
+      ['timeZone', 'Asia/Tokyo'],
+      ['digestHour', '7'],
+      ['digestWeekday', '5'],
+      ['pause', 'until'],
+      ['pausedUntil', '2030-01-01'],
+    ]);
+    const saved = await fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    expect(saved.status).toBe(303);
+    const subs = await app.ctx.repos.subscribers.subscriptions(sub.id);
+    expect(subs.map((s) => [s.topicSlug, s.status, s.frequency])).toEqual([
+      ['energy', 'active', 'instant'],
+      ['japan', 'active', 'weekly'],
+      ['nato', 'unsubscribed', 'instant'],
+    ]);
+    const after = (await subscriber('reader.one@example.com'))!;
+    expect(after).toMatchObject({ timeZone: 'Asia/Tokyo', digestHour: 7, digestWeekday: 5 });
+    expect(after.pausedUntil?.toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    const actions = (await app.ctx.repos.subscribers.consentHistory(sub.id)).map((e) => e.action);
+    expect(actions.slice(-2)).toEqual(['withdrawn', 'preferences-changed']);
+
+    const bad = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'timeZone=Mars%2FOlympus' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('mails a preference link on /manage and answers the same for unknown addresses', async () => {
+    const known = await fetch(`${app.url}/manage`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=reader.one%40example.com' });
+    const unknown = await fetch(`${app.url}/manage`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=nobody%40example.com' });
+    expect(known.status).toBe(unknown.status);
+    expect(await known.text()).toBe(await unknown.text());
+    const mails = await sendQueued();
+    expect(mails).toHaveLength(1);
+    const prefs = linkTo(mails[0]!, '/preferences/')!;
+    expect((await fetch(prefs)).status).toBe(200);
+    app.clock.advance(31 * 86_400_000);
+    expect((await fetch(prefs)).status).toBe(410);
+    app.clock.advance(-31 * 86_400_000);
+  });
+
+  it('exports and erases: only the suppression hash remains, and the address is never mailed again', async () => {
+    const sub = (await subscriber('form@example.com'))!;
+    const url = app.ctx.links.preferencesUrl(sub.id, app.clock.now());
+    const exported = await fetch(`${url.replace('/preferences/', '/preferences/')}/export`);
+    expect(exported.headers.get('content-disposition')).toContain('attachment');
+    const data = (await exported.json()) as any;
+    expect(data.subscriber.email).toBe('form@example.com');
+    expect(data.consentEvents.length).toBeGreaterThan(0);
+    expect(data.deliveries.length).toBeGreaterThan(0);
+
+    const confirmStep = await fetch(`${url}/erase`, { method: 'POST' });
+    expect(await confirmStep.text()).toContain('Yes, erase my data');
+    expect(await subscriber('form@example.com')).toBeDefined();
+
+    const erased = await fetch(`${url}/erase`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'confirm=yes' });
+    expect(erased.status).toBe(200);
+    expect(await subscriber('form@example.com')).toBeUndefined();
+    expect(await app.ctx.repos.subscribers.consentHistory(sub.id)).toEqual([]);
+    const deliveries = await app.ctx.repos.deliveries.listForSubscriber(sub.id);
+    expect(deliveries).toEqual([]);
+    const { rows } = await (await import('kysely')).sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM deliveries WHERE to_address = 'form@example.com' OR payload::text LIKE '%form@example.com%'`.execute(app.db.db);
+    expect(rows[0]!.n).toBe(0);
+    const suppressions = await app.ctx.repos.suppressions.list(100);
+    expect(suppressions.find((s) => s.emailHash === app.ctx.links.signer.emailHash('form@example.com'))?.reason).toBe('erased');
+    expect(JSON.stringify(suppressions)).not.toContain('form@example.com');
+
+    expect((await signup({ email: 'form@example.com' })).status).toBe(202);
+    expect(await sendQueued()).toHaveLength(0);
+    expect((await fetch(url)).status).toBe(404);
+  });
+
+  it('purges signups never confirmed after PENDING_TTL', async () => {
+    await signup({ email: 'never-confirms@example.com', topics: ['nato'] });
+    await sendQueued();
+    app.clock.advance(8 * 86_400_000);
+    try {
+      const result = await app.ctx.services.subscriptions.purgeUnconfirmed();
+      expect(result.subscribersDeleted).toBeGreaterThan(0);
+      expect(await subscriber('never-confirms@example.com')).toBeUndefined();
+      expect(await subscriber('reader.one@example.com')).toBeDefined();
+    } finally {
+      app.clock.advance(-8 * 86_400_000);
+    }
+  });
+});
+
+describe('terms', () => {
+  it('shows the terms in force and each past version, safely rendered', async () => {
+    const published = await admin.post('/api/v1/terms', { title: 'Terms & Conditions', bodyMarkdown: '# Our terms\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) **bold**' });
+    expect(published.status).toBe(201);
+    const v = published.body.terms.version;
+    const page = await (await fetch(`${app.url}/terms`)).text();
+    expect(page).toContain(`Version ${v}`);
+    expect(page).toContain('<strong>bold</strong>');
+    expect(page).not.toContain('<script>alert(1)</script>');
+    expect(page).not.toContain('href="javascript:');
+    const old = await fetch(`${app.url}/terms/1`);
+    expect(old.status).toBe(200);
+    expect(await old.text()).toContain('see the version in force');
+    expect((await fetch(`${app.url}/terms/999`)).status).toBe(404);
+  });
+
+  it('refuses signups in production until terms are published (503)', async () => {
+    const prod = await startTestApp({
+      NODE_ENV: 'production',
+      SECRET_KEY: 'x'.repeat(40),
+      DATABASE_URL: 'postgres://unused.invalid/x',
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'alerts@news.example',
+      POSTAL_ADDRESS: 'Somewhere',
+    });
+    try {
+      if (await prod.ctx.repos.terms.current()) return; // a shared database already has terms
+      const cfg = (await (await fetch(`${prod.url}/api/v1/widget-config?topics=japan`)).json()) as any;
+      prod.clock.advance(3000);
+      const r = await fetch(`${prod.url}/api/v1/subscriptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'p@example.com', topics: ['japan'], acceptTerms: true, termsVersion: 1, formToken: cfg.formToken }),
+      });
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as any).error.code).toBe('terms_unavailable');
+      expect((await fetch(`${prod.url}/dev/mail`)).status).toBe(404);
+    } finally {
+      await prod.close();
+    }
+  });
+});
