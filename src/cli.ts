@@ -63,6 +63,17 @@ commands['token:create'] = {
   },
 };
 
+commands['digests:run'] = {
+  summary: 'run the digest scheduler once now (queues due digests; the worker sends them)',
+  async run(config) {
+    return withContext(config, async (ctx) => {
+      await ctx.matcher.start();
+      const r = await ctx.services.scheduler.run('cli');
+      return r.skipped ? 'another process is scheduling right now; nothing done' : `run ${r.runId}: ${r.scanned} subscribers scanned, ${r.queued} digests queued in ${r.ms} ms`;
+    });
+  },
+};
+
 commands['demo:seed'] = {
   summary: 'create the demo topics and ingest the sample article (development only)',
   async run(config) {

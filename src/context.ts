@@ -17,8 +17,12 @@ import { SubscriptionService } from './services/subscriptions.js';
 import { PromptService } from './services/prompts.js';
 import { MailComposer } from './services/mail-composer.js';
 import { DeliverySender } from './services/sender.js';
+import { DigestScheduler } from './services/digests.js';
+import { BounceService } from './services/bounces.js';
 import { compileTemplates, createSmtpTransport, type MailTemplates, type MailTransport } from './mail/index.js';
 import { createOutboxTransport } from './mail/outbox.js';
+import { AdminService } from './services/admin.js';
+import { AdminStatsService } from './services/admin-stats.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -33,6 +37,10 @@ export interface Services {
   prompts: PromptService;
   composer: MailComposer;
   sender: DeliverySender;
+  scheduler: DigestScheduler;
+  bounces: BounceService;
+  admin: AdminService;
+  adminStats: AdminStatsService;
 }
 
 /**
@@ -84,6 +92,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     (config.mail.smtpUrls.length > 0
       ? createSmtpTransport({
           urls: config.mail.smtpUrls,
+          pool: { maxConnections: config.sending.poolConnections },
+          dkim: config.sending.dkim,
           onFailover: ({ relay, error }) => logger.warn({ relay, error: error.message }, 'SMTP relay unreachable; trying the next'),
         })
       : createOutboxTransport(repos.outbox, clock));
@@ -100,6 +110,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     unsubscribeMailto: config.sending.unsubscribeMailto,
     listId: `alerts.${mailDomain}`,
     manageTtlMs: config.lifecycle.manageTtlMs,
+    maxItems: config.digests.maxItems,
   });
   const articles = new ArticleService(repos, matcher, clock);
   const topics = new TopicService(repos, matcher, clock, { maxQueryTerms: config.matching.maxQueryTerms, testDays: config.matching.topicTestDays });
@@ -138,8 +149,22 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       leaseMs: config.sending.leaseMs,
       maxAttempts: config.sending.maxAttempts,
       retryBaseMs: config.sending.retryBaseMs,
-      concurrency: 4,
+      concurrency: config.sending.concurrency,
+      ratePerSecond: config.sending.ratePerSecond,
     }),
+    scheduler: new DigestScheduler(repos, signer, clock, logger, {
+      instantBatchMinutes: config.digests.instantBatchMinutes,
+      batchSize: config.digests.batchSize,
+      mailDomain,
+      pool: database.pool,
+    }),
+    bounces: new BounceService(repos, signer, clock, config.sending.bounceDomain),
+    admin: new AdminService(repos, links, clock, logger, {
+      sessionTtlMs: config.admin.sessionTtlMs,
+      confirmTtlMs: config.lifecycle.confirmTtlMs,
+      mailDomain,
+    }),
+    adminStats: new AdminStatsService(repos, clock),
   };
 
   let closed = false;

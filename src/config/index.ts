@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
+import cron from 'node-cron';
 import { envSchema, PRODUCTION_REQUIRED, type Env, type Role } from './schema.js';
 
 export type { Role } from './schema.js';
@@ -40,6 +41,19 @@ export interface Config {
     intervalSeconds: number;
     bounceDomain: string | undefined;
     unsubscribeMailto: string | undefined;
+    ratePerSecond: number;
+    concurrency: number;
+    poolConnections: number;
+    dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  };
+  digests: { instantBatchMinutes: number; maxItems: number; cron: string; batchSize: number };
+  admin: {
+    /** How long a console session lasts after login. */
+    sessionTtlMs: number;
+    /** Failed logins per account per 15 minutes (per IP address: four times as many). */
+    loginAttempts: number;
+    /** Secure cookies: BASE_URL is https. */
+    secureCookies: boolean;
   };
 }
 
@@ -95,6 +109,18 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   }
 
   const e = parsed.data;
+  // DKIM: all three or none; the key may be given inline (PEM, \n-escaped) or as a file path.
+  const dkimSet = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY].filter((v) => v !== undefined).length;
+  let dkimKey: string | undefined;
+  if (e.DKIM_PRIVATE_KEY) {
+    const raw = e.DKIM_PRIVATE_KEY.replace(/\\n/g, '\n');
+    dkimKey = raw.includes('PRIVATE KEY') ? raw : existsSync(raw) ? readFileSync(raw, 'utf8') : undefined;
+  }
+  const late: { key: string; message: string }[] = [];
+  if (dkimSet > 0 && dkimSet < 3) late.push({ key: 'DKIM_DOMAIN', message: 'DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY must be set together' });
+  if (e.DKIM_PRIVATE_KEY && !dkimKey) late.push({ key: 'DKIM_PRIVATE_KEY', message: 'is neither a PEM private key nor a readable file' });
+  if (!cron.validate(e.SCHEDULER_CRON)) late.push({ key: 'SCHEDULER_CRON', message: 'must be a cron expression such as "* * * * *"' });
+  if (late.length > 0) throw new ConfigError(late);
   const baseUrl = e.BASE_URL ?? `http://localhost:${e.PORT}`;
   return {
     env: e.NODE_ENV,
@@ -148,6 +174,19 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       intervalSeconds: e.SEND_INTERVAL_SECONDS,
       bounceDomain: e.BOUNCE_DOMAIN,
       unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
+      ratePerSecond: e.SEND_RATE_PER_SECOND,
+      concurrency: e.SEND_CONCURRENCY,
+      poolConnections: e.SMTP_POOL_CONNECTIONS,
+      dkim:
+        e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey
+          ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey: dkimKey }
+          : undefined,
+    },
+    digests: { instantBatchMinutes: e.INSTANT_BATCH_MINUTES, maxItems: e.MAX_ITEMS_PER_DIGEST, cron: e.SCHEDULER_CRON, batchSize: e.SCHEDULER_BATCH_SIZE },
+    admin: {
+      sessionTtlMs: e.ADMIN_SESSION_TTL,
+      loginAttempts: e.ADMIN_LOGIN_ATTEMPTS,
+      secureCookies: baseUrl.startsWith('https://'),
     },
   };
 }

@@ -117,6 +117,18 @@ export const envSchema = z.object({
   SEND_INTERVAL_SECONDS: int(5, 1, 3600),
   BOUNCE_DOMAIN: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, { error: 'must be a domain such as bounces.example.com' }).optional(),
   UNSUBSCRIBE_MAILTO: z.email({ error: 'must be an email address' }).optional(),
+  INSTANT_BATCH_MINUTES: int(5, 1, 1440),
+  MAX_ITEMS_PER_DIGEST: int(20, 1, 500),
+  SCHEDULER_CRON: z.string().default('* * * * *'),
+  SCHEDULER_BATCH_SIZE: int(1000, 10, 100000),
+  SEND_RATE_PER_SECOND: z.coerce.number({ error: 'must be a number' }).min(0).max(100000).default(0),
+  SEND_CONCURRENCY: int(8, 1, 256),
+  SMTP_POOL_CONNECTIONS: int(5, 1, 100),
+  DKIM_DOMAIN: z.string().min(3).optional(),
+  DKIM_SELECTOR: z.string().min(1).optional(),
+  DKIM_PRIVATE_KEY: z.string().min(20, { error: 'must be a PEM private key or a path to one' }).optional(),
+  ADMIN_SESSION_TTL: duration('12h'),
+  ADMIN_LOGIN_ATTEMPTS: int(5, 1, 1000),
 });
 
 // Variables that must be set explicitly in production: development defaults for them are

@@ -135,6 +135,7 @@ export interface DeliveriesTable {
   created_at: Timestamp;
   sent_at: NullableTimestamp;
   updated_at: Timestamp;
+  run_id: number | null;
 }
 
 export interface SentArticlesTable {
@@ -157,6 +158,17 @@ export interface AdminUsersTable {
   password_hash: string;
   created_at: Timestamp;
   last_login_at: NullableTimestamp;
+}
+
+export interface AdminSessionsTable {
+  id_sha256: string;
+  admin_user_id: number;
+  csrf_token: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
 }
 
 export interface ApiTokensTable {
@@ -228,7 +240,29 @@ export interface DevOutboxTable {
   created_at: Timestamp;
 }
 
+export interface DigestRunsTable {
+  id: Generated<number>;
+  trigger: 'cron' | 'api' | 'cli' | 'test';
+  status: Generated<'running' | 'finished' | 'failed' | 'skipped'>;
+  started_at: Timestamp;
+  finished_at: NullableTimestamp;
+  subscribers_scanned: Generated<number>;
+  deliveries_queued: Generated<number>;
+  error: string | null;
+}
+
+export interface BounceEventsTable {
+  id: Generated<number>;
+  email_hash: string;
+  delivery_id: number | null;
+  kind: 'hard' | 'soft' | 'complaint';
+  detail: string | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
+  digest_runs: DigestRunsTable;
+  bounce_events: BounceEventsTable;
   confirmation_requests: ConfirmationRequestsTable;
   dev_outbox: DevOutboxTable;
   feeds: FeedsTable;
@@ -245,6 +279,7 @@ export interface Database {
   sent_articles: SentArticlesTable;
   suppressions: SuppressionsTable;
   admin_users: AdminUsersTable;
+  admin_sessions: AdminSessionsTable;
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
 }

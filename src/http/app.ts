@@ -15,6 +15,9 @@ import { publicApiRouter } from './routes/public-api.js';
 import { lifecyclePagesRouter } from './routes/lifecycle-pages.js';
 import { devMailRouter } from './routes/dev-mail.js';
 import { widgetRouter } from './routes/widget.js';
+import { adminRouter } from './admin/router.js';
+import { statsApiRouter, subscribersApiRouter } from './admin/api.js';
+import { digestsRouter } from './routes/digests.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
@@ -65,8 +68,12 @@ export function createApp(ctx: AppContext): Express {
   app.use(widgetRouter(ctx));
   app.use('/api/v1', publicApiRouter(ctx));
   app.use('/api/v1/topics', topicsRouter(ctx));
+  app.use('/api/v1', digestsRouter(ctx));
   app.use('/api/v1/articles', articlesRouter(ctx));
   app.use('/api/v1/feeds', feedsRouter(ctx));
+  app.use('/api/v1/stats', statsApiRouter(ctx));
+  app.use('/api/v1/subscribers', subscribersApiRouter(ctx));
+  app.use('/admin', adminRouter(ctx));
   app.use(pagesRouter(ctx));
   app.use(lifecyclePagesRouter(ctx));
   if (!ctx.config.isProduction) app.use(devMailRouter(ctx));

@@ -15,6 +15,11 @@ export function registerWorkerJobs(ctx: AppContext): void {
     run: (signal) => ctx.services.sender.runOnce(signal),
   });
   ctx.jobs.register({
+    name: 'digests.schedule',
+    schedule: ctx.config.digests.cron,
+    run: () => ctx.services.scheduler.run('cron'),
+  });
+  ctx.jobs.register({
     name: 'signups.purge',
     schedule: '17 * * * *',
     run: () => ctx.services.subscriptions.purgeUnconfirmed(),

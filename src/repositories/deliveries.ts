@@ -25,6 +25,8 @@ export interface NewDelivery {
   idempotencyKey: string;
   payload: unknown;
   messageId: string;
+  /** The service clock's now: queued at, and due from (unless nextAttemptAt says later). */
+  now: Date;
   nextAttemptAt?: Date;
 }
 
@@ -72,7 +74,9 @@ export class DeliveriesRepository {
         idempotency_key: d.idempotencyKey,
         payload: JSON.stringify(d.payload),
         message_id: d.messageId,
-        ...(d.nextAttemptAt && { next_attempt_at: d.nextAttemptAt }),
+        created_at: d.now,
+        updated_at: d.now,
+        next_attempt_at: d.nextAttemptAt ?? d.now,
       })
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
       .returning(COLUMNS)
@@ -154,6 +158,17 @@ export class DeliveriesRepository {
       .where('status', '=', 'sending')
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+
+  /** Returns a claimed delivery to the queue without counting the attempt (the sender paused). */
+  async release(id: number, owner: string, r: { now: Date; nextAttemptAt: Date }): Promise<void> {
+    await this.db
+      .updateTable('deliveries')
+      .set({ status: 'queued', lease_owner: null, lease_expires_at: null, next_attempt_at: r.nextAttemptAt, attempts: sql<number>`greatest(attempts - 1, 0)`, updated_at: r.now })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'sending')
+      .execute();
   }
 
   async listForSubscriber(subscriberId: number, limit = 200): Promise<Delivery[]> {

@@ -5,6 +5,9 @@ import type { Delivery } from '../repositories/deliveries.js';
 import type { Subscriber } from '../repositories/subscribers.js';
 import type { Clock } from '../clock.js';
 import type { Links } from './links.js';
+import type { DigestPayload } from './digests.js';
+import type { DigestArticleRow } from '../repositories/digests.js';
+import type { DigestSection } from '../mail/index.js';
 
 export interface ComposerOptions {
   baseUrl: string;
@@ -15,6 +18,7 @@ export interface ComposerOptions {
   unsubscribeMailto?: string;
   listId: string;
   manageTtlMs: number;
+  maxItems: number;
 }
 
 export type Composition = { message: SendMailOptions } | { cancel: string };
@@ -54,7 +58,93 @@ export class MailComposer {
     };
   }
 
+  private listHeaders(unsubscribeUrl: string) {
+    return {
+      unsubscribeUrl,
+      unsubscribeMailto: this.opts.unsubscribeMailto,
+      listId: this.opts.listId,
+      listName: `${this.opts.publisherName} topic alerts`,
+    };
+  }
+
+  private articleView(a: DigestArticleRow) {
+    return { title: a.title, url: a.url, summary: a.summary || null, publishedAt: a.publishedAt };
+  }
+
+  /** A sample digest of the newest articles, to check how mail looks (admin "send test"). */
+  private async composeTest(delivery: Delivery, to: string): Promise<Composition> {
+    const now = this.clock.now();
+    const articles = await this.repos.digests.recentArticles(Math.min(5, this.opts.maxItems));
+    const manage = `${this.opts.baseUrl}/manage`;
+    const rendered = this.templates.render('digest', {
+      lang: 'en',
+      timeZone: 'UTC',
+      publisherName: this.opts.publisherName,
+      postalAddress: this.opts.postalAddress,
+      baseUrl: this.opts.baseUrl,
+      sections: [{ topic: { name: 'Test digest', slug: 'test', url: this.opts.baseUrl }, unsubscribeUrl: manage, articles: articles.map((a) => this.articleView(a)), moreCount: 0, moreUrl: this.opts.baseUrl }],
+      articleCount: articles.length,
+      topicNames: ['Test digest'],
+      confirmedAt: now,
+      preferencesUrl: manage,
+      unsubscribeUrl: manage,
+    });
+    return { message: buildMessage({ ...this.envelope(delivery, to), ...rendered, subject: `[Test] ${rendered.subject}`, ...this.listHeaders(manage) }) };
+  }
+
+  /**
+   * Renders a digest of `payload` limited to `articles` (those the delivery claimed: an article
+   * claimed by another delivery meanwhile is left out), at most maxItems, then "N more" per
+   * topic. Undefined when nothing is left to show.
+   */
+  async renderDigest(subscriber: Subscriber, payload: DigestPayload, articles: Map<number, DigestArticleRow>) {
+    const now = this.clock.now();
+    const topics = new Map((await this.repos.topics.findByIds(payload.sections.map((s) => s.topicId))).map((t) => [t.id, t]));
+    let budget = this.opts.maxItems;
+    const sections: DigestSection[] = [];
+    const topicIds: number[] = [];
+    let articleCount = 0;
+    for (const section of payload.sections) {
+      const topic = topics.get(section.topicId);
+      const list = section.articleIds.map((id) => articles.get(id)).filter((a): a is DigestArticleRow => a !== undefined);
+      if (!topic || list.length === 0) continue;
+      const shown = list.slice(0, Math.max(0, budget));
+      budget -= shown.length;
+      articleCount += list.length;
+      topicIds.push(topic.id);
+      const topicUrl = `${this.opts.baseUrl}/topics/${topic.slug}`;
+      sections.push({
+        topic: { name: topic.name, slug: topic.slug, url: topicUrl },
+        unsubscribeUrl: this.links.unsubscribeUrl(subscriber.id, [topic.id], now),
+        articles: shown.map((a) => this.articleView(a)),
+        moreCount: list.length - shown.length,
+        moreUrl: topicUrl,
+      });
+    }
+    if (sections.length === 0) return undefined;
+    const rendered = this.templates.render('digest', {
+      ...this.common(subscriber),
+      sections,
+      articleCount,
+      topicNames: sections.map((s) => s.topic.name),
+      confirmedAt: await this.repos.digests.confirmedSince(subscriber.id, topicIds),
+      frequency: payload.frequency,
+      preferencesUrl: this.links.preferencesUrl(subscriber.id, now),
+      unsubscribeUrl: this.links.unsubscribeUrl(subscriber.id, null, now),
+      preheader: sections[0]!.articles[0]?.title,
+    });
+    return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, topicIds, now) };
+  }
+
+  private async composeDigest(delivery: Delivery, subscriber: Subscriber, to: string): Promise<Composition> {
+    const claimed = new Map((await this.repos.digests.deliveryArticles(delivery.id)).map((a) => [a.id, a]));
+    const digest = await this.renderDigest(subscriber, delivery.payload as DigestPayload, claimed);
+    if (!digest) return { cancel: 'nothing left to send' };
+    return { message: buildMessage({ ...this.envelope(delivery, to), ...digest.rendered, ...this.listHeaders(digest.listUnsubscribe) }) };
+  }
+
   async compose(delivery: Delivery): Promise<Composition> {
+    if (delivery.kind === 'test' && delivery.toAddress) return this.composeTest(delivery, delivery.toAddress);
     if (!delivery.toAddress || delivery.subscriberId === null) return { cancel: 'recipient erased' };
     const subscriber = await this.repos.subscribers.findById(delivery.subscriberId);
     if (!subscriber) return { cancel: 'recipient erased' };
@@ -90,6 +180,8 @@ export class MailComposer {
         });
         return { message: buildMessage({ ...this.envelope(delivery, delivery.toAddress), ...rendered }) };
       }
+      case 'digest':
+        return this.composeDigest(delivery, subscriber, delivery.toAddress);
       default:
         return { cancel: `no composer for ${delivery.kind} deliveries` };
     }

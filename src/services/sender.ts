@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { classifySendError, type MailTransport } from '../mail/index.js';
+import { classifySendError, isConnectionError, type MailTransport } from '../mail/index.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Delivery } from '../repositories/deliveries.js';
 import type { Clock } from '../clock.js';
@@ -14,7 +14,43 @@ export interface SenderOptions {
   maxAttempts: number;
   retryBaseMs: number;
   concurrency: number;
+  /** Messages per second for this process; 0 = unlimited. */
+  ratePerSecond: number;
+  /** Consecutive connection failures that pause the sender (default 3). */
+  pauseAfterFailures?: number;
 }
+
+/** A token bucket: at most `rate` sends per second, bursts up to one second's worth. */
+class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
+  async take(): Promise<void> {
+    if (this.rate <= 0) return;
+    for (;;) {
+      const now = Date.now();
+      this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) / this.rate) * 1000)));
+    }
+  }
+}
+
+export interface SenderState {
+  paused: boolean;
+  pausedUntil: Date | null;
+  consecutiveFailures: number;
+  pauses: number;
+}
+
+const PAUSE_MIN_MS = 5_000;
+const PAUSE_MAX_MS = 5 * 60_000;
 
 export interface SendRunStats {
   claimed: number;
@@ -35,6 +71,11 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
  */
 export class DeliverySender {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly bucket: TokenBucket;
+  private consecutiveFailures = 0;
+  private pausedUntil = 0;
+  private pauseMs = PAUSE_MIN_MS;
+  private pauses = 0;
 
   constructor(
     private readonly repos: Repositories,
@@ -44,12 +85,38 @@ export class DeliverySender {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly opts: SenderOptions,
-  ) {}
+  ) {
+    this.bucket = new TokenBucket(opts.ratePerSecond);
+  }
+
+  state(): SenderState {
+    const paused = Date.now() < this.pausedUntil;
+    return { paused, pausedUntil: paused ? new Date(this.pausedUntil) : null, consecutiveFailures: this.consecutiveFailures, pauses: this.pauses };
+  }
+
+  /**
+   * After repeated connection failures the relay is down: stop handing it mail for a while,
+   * with growing back-off, rather than burning every delivery's attempts. Resumes by itself.
+   */
+  private noteConnectionFailure(): void {
+    this.consecutiveFailures++;
+    if (this.consecutiveFailures < (this.opts.pauseAfterFailures ?? 3) || Date.now() < this.pausedUntil) return;
+    this.pausedUntil = Date.now() + this.pauseMs;
+    this.pauses++;
+    this.logger.warn({ pauseMs: this.pauseMs, failures: this.consecutiveFailures }, 'SMTP relay unreachable: sender paused');
+    this.pauseMs = Math.min(this.pauseMs * 2, PAUSE_MAX_MS);
+  }
+
+  private noteSuccess(): void {
+    if (this.consecutiveFailures > 0 && this.pauses > 0) this.logger.info('SMTP relay reachable again: sender resumed');
+    this.consecutiveFailures = 0;
+    this.pauseMs = PAUSE_MIN_MS;
+  }
 
   /** Sends until the queue has nothing due (or the signal asks to stop after this batch). */
   async runOnce(signal?: AbortSignal): Promise<SendRunStats> {
     const stats: SendRunStats = { claimed: 0, sent: 0, retried: 0, failed: 0, bounced: 0, cancelled: 0 };
-    while (!signal?.aborted) {
+    while (!signal?.aborted && Date.now() >= this.pausedUntil) {
       const now = this.clock.now();
       const batch = await this.repos.deliveries.claim(this.owner, now, new Date(now.getTime() + this.opts.leaseMs), this.opts.batchSize);
       if (batch.length === 0) break;
@@ -68,6 +135,11 @@ export class DeliverySender {
   }
 
   private async deliver(d: Delivery): Promise<'sent' | 'retried' | 'failed' | 'bounced' | 'cancelled'> {
+    if (Date.now() < this.pausedUntil) {
+      // Claimed before the pause: back to the queue for when it ends, the attempt not counted.
+      await this.repos.deliveries.release(d.id, this.owner, { now: this.clock.now(), nextAttemptAt: new Date(this.clock.now().getTime() + (this.pausedUntil - Date.now())) });
+      return 'retried';
+    }
     const finish = (status: 'sent' | 'failed' | 'bounced' | 'cancelled', extra: { smtpResponse?: string; error?: string } = {}) =>
       this.repos.deliveries.finish(d.id, this.owner, { status, now: this.clock.now(), ...extra });
 
@@ -97,10 +169,13 @@ export class DeliverySender {
     }
 
     try {
+      await this.bucket.take();
       const result = await this.transport.send(message);
+      this.noteSuccess();
       await finish('sent', { smtpResponse: result.response.slice(0, 1000) });
       return 'sent';
     } catch (err) {
+      if (isConnectionError(err)) this.noteConnectionFailure();
       const kind = classifySendError(err);
       if (kind === 'permanent') {
         await this.repos.suppressions.add(emailHash, 'hard-bounce', `delivery ${d.id}: ${errorText(err).slice(0, 200)}`, this.clock.now());

@@ -163,6 +163,7 @@ export class SubscriptionService {
         idempotencyKey: `confirmation:${requestId}`,
         payload: { requestId },
         messageId: newMessageId(this.opts.mailDomain),
+        now,
       });
     });
   }
@@ -399,6 +400,7 @@ export class SubscriptionService {
       idempotencyKey: `manage-link:${subscriber.id}:${randomUUID()}`,
       payload: {},
       messageId: newMessageId(this.opts.mailDomain),
+      now,
     });
   }
 

@@ -1,8 +1,8 @@
-import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
+import { readerFlows } from '../helpers/flows.js';
 
 let smtp: TestSmtpServer;
 let app: TestApp;
@@ -24,39 +24,10 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- helpers
 
-async function widgetToken(): Promise<{ formToken: string; termsVersion: number }> {
-  const res = await fetch(`${app.url}/api/v1/widget-config?topics=japan`);
-  const body = (await res.json()) as { formToken: string; consent: { termsVersion: number } };
-  return { formToken: body.formToken, termsVersion: body.consent.termsVersion };
-}
-
-/** Signs up as the widget would: a real form token, then a wait past the time trap. */
-async function signup(fields: Record<string, unknown>, opts: { contentType?: 'json' | 'form'; wait?: boolean; headers?: Record<string, string> } = {}) {
-  const { formToken, termsVersion } = await widgetToken();
-  if (opts.wait !== false) app.clock.advance(3000);
-  const body = { topics: ['japan'], frequency: 'daily', acceptTerms: true, termsVersion, formToken, sourceUrl: 'https://news.example/article', website: '', ...fields };
-  const form = opts.contentType === 'form';
-  const res = await fetch(`${app.url}/api/v1/subscriptions`, {
-    method: 'POST',
-    headers: { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json', 'user-agent': 'LifecycleTest/1.0', ...opts.headers },
-    body: form
-      ? new URLSearchParams(Object.entries(body).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, String(x)]) : [[k, String(v)]]))).toString()
-      : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-/** Runs the sender and returns the mails it delivered to the test SMTP server. */
-async function sendQueued(): Promise<ParsedMail[]> {
-  const before = smtp.received.length;
-  await app.ctx.services.sender.runOnce();
-  return Promise.all(smtp.received.slice(before).map((m) => simpleParser(m.raw)));
-}
-
-function links(mail: ParsedMail): string[] {
-  return [...new Set((mail.html || '').match(/https?:\/\/[^"'\s<>]+/g) ?? [])].map((u) => u.replace(/&amp;/g, '&'));
-}
-const linkTo = (mail: ParsedMail, path: string) => links(mail).find((u) => u.startsWith(`${app.url}${path}`));
+const flows = () => readerFlows(app, smtp);
+const signup: ReturnType<typeof readerFlows>['signup'] = (...a) => flows().signup(...a);
+const sendQueued = () => flows().sendQueued();
+const linkTo: ReturnType<typeof readerFlows>['linkTo'] = (...a) => flows().linkTo(...a);
 
 async function subscriber(email: string) {
   return app.ctx.repos.subscribers.findByEmail(email.toLowerCase());
@@ -169,12 +140,7 @@ describe('decline', () => {
 });
 
 describe('one-click unsubscribe (RFC 8058)', () => {
-  async function activeSubscriber(email: string, topics: string[]) {
-    await signup({ email, topics });
-    const [mail] = await sendQueued();
-    await fetch(linkTo(mail!, '/confirm/')!, { method: 'POST' });
-    return (await subscriber(email))!;
-  }
+  const activeSubscriber = (email: string, topics: string[]) => flows().activeSubscriber(email, topics);
 
   it('unsubscribes with an urlencoded or a multipart one-click POST: 200, no redirect, idempotent', async () => {
     const sub = await activeSubscriber('oneclick@example.com', ['japan', 'nato']);

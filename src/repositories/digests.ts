@@ -1,0 +1,274 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, Frequency } from '../db/types.js';
+
+export interface DigestRecipient {
+  id: number;
+  email: string;
+  emailNormalized: string;
+  timeZone: string;
+  digestHour: number;
+  digestWeekday: number;
+  language: string;
+  pausedUntil: Date | null;
+  pausedIndefinitely: boolean;
+}
+
+export interface CandidateItem {
+  subscriberId: number;
+  articleId: number;
+  topicId: number;
+  matchedAt: Date;
+  publishedAt: Date;
+  confirmedAt: Date;
+}
+
+export interface QueuedDigest {
+  subscriberId: number;
+  toAddress: string;
+  idempotencyKey: string;
+  messageId: string;
+  payload: unknown;
+  articleIds: number[];
+}
+
+export interface DigestRun {
+  id: number;
+  trigger: string;
+  status: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  subscribersScanned: number;
+  deliveriesQueued: number;
+  error: string | null;
+}
+
+export interface DigestArticleRow {
+  id: number;
+  title: string;
+  url: string;
+  summary: string;
+  publishedAt: Date;
+}
+
+export class DigestsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async createRun(trigger: 'cron' | 'api' | 'cli' | 'test', now: Date, status: 'running' | 'skipped' = 'running'): Promise<number> {
+    const r = await this.db
+      .insertInto('digest_runs')
+      .values({ trigger, status, started_at: now, ...(status === 'skipped' && { finished_at: now }) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return r.id;
+  }
+
+  async finishRun(id: number, r: { status: 'finished' | 'failed'; now: Date; scanned: number; queued: number; error?: string }): Promise<void> {
+    await this.db
+      .updateTable('digest_runs')
+      .set({ status: r.status, finished_at: r.now, subscribers_scanned: r.scanned, deliveries_queued: r.queued, error: r.error ?? null })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async latestRuns(limit: number): Promise<DigestRun[]> {
+    const rows = await this.db.selectFrom('digest_runs').selectAll().orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      trigger: r.trigger,
+      status: r.status,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      subscribersScanned: r.subscribers_scanned,
+      deliveriesQueued: r.deliveries_queued,
+      error: r.error,
+    }));
+  }
+
+  /**
+   * Subscribers with at least one active subscription of this frequency, in id order after
+   * `afterId` (keyset pagination: memory stays flat whatever the subscriber count).
+   */
+  async recipients(frequency: Frequency, afterId: number, limit: number): Promise<DigestRecipient[]> {
+    const rows = await this.db
+      .selectFrom('subscribers as sub')
+      .select(['sub.id', 'sub.email', 'sub.email_normalized', 'sub.time_zone', 'sub.digest_hour', 'sub.digest_weekday', 'sub.language', 'sub.paused_until', 'sub.paused_indefinitely'])
+      .where('sub.id', '>', afterId)
+      .where((eb) =>
+        eb.exists(
+          eb.selectFrom('subscriptions as s').select('s.id').whereRef('s.subscriber_id', '=', 'sub.id').where('s.status', '=', 'active').where('s.frequency', '=', frequency),
+        ),
+      )
+      .orderBy('sub.id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      email: r.email,
+      emailNormalized: r.email_normalized,
+      timeZone: r.time_zone,
+      digestHour: r.digest_hour,
+      digestWeekday: r.digest_weekday,
+      language: r.language,
+      pausedUntil: r.paused_until,
+      pausedIndefinitely: r.paused_indefinitely,
+    }));
+  }
+
+  /**
+   * New matches for these subscribers' active subscriptions of one frequency: matched after
+   * the subscription became active (a new topic never mails old articles), within the
+   * look-back window, and never claimed by an earlier delivery to that subscriber.
+   */
+  async candidates(subscriberIds: readonly number[], frequency: Frequency, since: Date, until: Date): Promise<CandidateItem[]> {
+    if (subscriberIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('subscriptions as s')
+      .innerJoin('matches as m', (j) => j.onRef('m.topic_id', '=', 's.topic_id').onRef('m.matched_at', '>=', 's.confirmed_at'))
+      .innerJoin('articles as a', 'a.id', 'm.article_id')
+      .innerJoin('topics as t', 't.id', 's.topic_id')
+      .select(['s.subscriber_id', 'm.article_id', 'm.topic_id', 'm.matched_at', 'a.published_at', 's.confirmed_at'])
+      .where('s.subscriber_id', 'in', subscriberIds)
+      .where('s.status', '=', 'active')
+      .where('s.frequency', '=', frequency)
+      .where('t.status', '=', 'active')
+      .where('m.matched_at', '>=', since)
+      .where('m.matched_at', '<=', until)
+      .where((eb) =>
+        eb.not(eb.exists(eb.selectFrom('sent_articles as sa').select('sa.article_id').whereRef('sa.subscriber_id', '=', 's.subscriber_id').whereRef('sa.article_id', '=', 'm.article_id'))),
+      )
+      .execute();
+    return rows.map((r) => ({
+      subscriberId: r.subscriber_id,
+      articleId: r.article_id,
+      topicId: r.topic_id,
+      matchedAt: r.matched_at,
+      publishedAt: r.published_at,
+      confirmedAt: r.confirmed_at!,
+    }));
+  }
+
+  /** Which of these address hashes are suppressed. */
+  async suppressedAmong(hashes: readonly string[]): Promise<Set<string>> {
+    if (hashes.length === 0) return new Set();
+    const rows = await this.db.selectFrom('suppressions').select('email_hash').where('email_hash', 'in', hashes).execute();
+    return new Set(rows.map((r) => r.email_hash));
+  }
+
+  /**
+   * Queues digests and claims their articles, in one transaction. Guarantees: a digest key is
+   * queued once (a concurrent or repeated run gets nothing back for it), and an article is
+   * claimed for a subscriber once (sent_articles primary key); an article already claimed by
+   * another delivery is simply not claimed again. Returns the number of deliveries queued.
+   */
+  async queue(digests: readonly QueuedDigest[], runId: number | null, now: Date): Promise<number> {
+    if (digests.length === 0) return 0;
+    const inserted = await this.db
+      .insertInto('deliveries')
+      .values(
+        digests.map((d) => ({
+          kind: 'digest' as const,
+          subscriber_id: d.subscriberId,
+          to_address: d.toAddress,
+          idempotency_key: d.idempotencyKey,
+          payload: JSON.stringify(d.payload),
+          message_id: d.messageId,
+          run_id: runId,
+          created_at: now,
+          updated_at: now,
+          next_attempt_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .returning(['id', 'idempotency_key'])
+      .execute();
+    if (inserted.length === 0) return 0;
+    const byKey = new Map(digests.map((d) => [d.idempotencyKey, d]));
+    const claims = inserted.flatMap((row) => {
+      const d = byKey.get(row.idempotency_key)!;
+      return d.articleIds.map((article_id) => ({ subscriber_id: d.subscriberId, article_id, delivery_id: row.id, created_at: now }));
+    });
+    for (let i = 0; i < claims.length; i += 5000) {
+      await this.db
+        .insertInto('sent_articles')
+        .values(claims.slice(i, i + 5000))
+        .onConflict((oc) => oc.columns(['subscriber_id', 'article_id']).doNothing())
+        .execute();
+    }
+    return inserted.length;
+  }
+
+  /** The articles claimed by one delivery: what its digest may show. */
+  async deliveryArticles(deliveryId: number): Promise<DigestArticleRow[]> {
+    const rows = await this.db
+      .selectFrom('sent_articles as sa')
+      .innerJoin('articles as a', 'a.id', 'sa.article_id')
+      .select(['a.id', 'a.title', 'a.url', 'a.summary', 'a.published_at'])
+      .where('sa.delivery_id', '=', deliveryId)
+      .execute();
+    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+  }
+
+  async articlesByIds(ids: readonly number[]): Promise<DigestArticleRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).where('id', 'in', ids).execute();
+    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+  }
+
+  /** The newest articles: the content of a test digest. */
+  async recentArticles(limit: number): Promise<DigestArticleRow[]> {
+    const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).orderBy('published_at', 'desc').limit(limit).execute();
+    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+  }
+
+  async deliveryProgress(runId: number): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  async markBounceEvent(e: { emailHash: string; deliveryId: number | null; kind: 'hard' | 'soft' | 'complaint'; detail: string | null; now: Date }): Promise<void> {
+    await this.db.insertInto('bounce_events').values({ email_hash: e.emailHash, delivery_id: e.deliveryId, kind: e.kind, detail: e.detail, created_at: e.now }).execute();
+  }
+
+  async softBouncesSince(emailHash: string, since: Date): Promise<number> {
+    const r = await this.db
+      .selectFrom('bounce_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('email_hash', '=', emailHash)
+      .where('kind', '=', 'soft')
+      .where('created_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async findDeliveryByMessageId(messageId: string): Promise<{ id: number; toAddress: string | null; subscriberId: number | null } | undefined> {
+    const id = messageId.startsWith('<') ? messageId : `<${messageId}>`;
+    const r = await this.db.selectFrom('deliveries').select(['id', 'to_address', 'subscriber_id']).where('message_id', '=', id).executeTakeFirst();
+    return r && { id: r.id, toAddress: r.to_address, subscriberId: r.subscriber_id };
+  }
+
+  async findDelivery(id: number): Promise<{ id: number; toAddress: string | null; subscriberId: number | null } | undefined> {
+    const r = await this.db.selectFrom('deliveries').select(['id', 'to_address', 'subscriber_id']).where('id', '=', id).executeTakeFirst();
+    return r && { id: r.id, toAddress: r.to_address, subscriberId: r.subscriber_id };
+  }
+
+  async markBounced(deliveryId: number, detail: string, now: Date): Promise<void> {
+    await this.db.updateTable('deliveries').set({ status: 'bounced', last_error: detail.slice(0, 1000), updated_at: now }).where('id', '=', deliveryId).where('status', 'in', ['sent', 'queued', 'failed']).execute();
+  }
+
+  /** Earliest confirmation among a subscriber's active subscriptions of these topics ("why you get this"). */
+  async confirmedSince(subscriberId: number, topicIds: readonly number[]): Promise<Date | null> {
+    if (topicIds.length === 0) return null;
+    const r = await this.db
+      .selectFrom('subscriptions')
+      .select(sql<Date | null>`min(confirmed_at)`.as('at'))
+      .where('subscriber_id', '=', subscriberId)
+      .where('topic_id', 'in', topicIds)
+      .executeTakeFirst();
+    return r?.at ?? null;
+  }
+}
