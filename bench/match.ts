@@ -10,6 +10,7 @@
  * phrases, negations and fields. Progress goes to stderr; the last lines of stdout are one JSON
  * object per topic count.
  */
+import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import pg from 'pg';
@@ -288,6 +289,19 @@ async function pgBaseline(topics: { id: number; query: string }[]): Promise<PgRe
 
 // ------------------------------------------------------------------ run
 
+/** Items per second of `pass` (which handles `n` items), repeating passes for at least `minMs`. */
+function rate(n: number, pass: () => void, minMs = 1000): number {
+  let items = 0;
+  const t0 = performance.now();
+  let elapsed = 0;
+  do {
+    pass();
+    items += n;
+    elapsed = performance.now() - t0;
+  } while (elapsed < minMs);
+  return items / (elapsed / 1000);
+}
+
 function round(x: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -301,9 +315,12 @@ for (const nTopics of TOPIC_COUNTS) {
   const topics = Array.from({ length: nTopics }, (_, i) => ({ id: i + 1, query: makeTopic() }));
 
   const before = heap();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let idx: TopicIndex | null = TopicIndex.build(topics, { termFrequencies: df });
   const buildMs = performance.now() - t0;
+  const c1 = process.cpuUsage(c0);
+  const buildCpuMs = (c1.user + c1.system) / 1000; // process CPU time (includes GC helper threads)
   const after = heap();
   const stats = idx.stats();
   log(`built in ${buildMs.toFixed(0)} ms: ${stats.entries} distinct queries, ${stats.terms} terms, ${stats.postings} postings`);
@@ -311,36 +328,41 @@ for (const nTopics of TOPIC_COUNTS) {
   // warm-up (JIT, stem cache)
   for (let i = 0; i < Math.min(500, N_ARTICLES); i++) idx.match(prepareArticle(articles[i]));
 
-  const prepared = articles.map(prepareArticle);
-  const tm = performance.now();
-  for (const p of prepared) idx.match(p);
-  const matchOnlyPerS = N_ARTICLES / ((performance.now() - tm) / 1000);
-  const tp = performance.now();
-  for (const a of articles) prepareArticle(a);
-  const prepareOnlyPerS = N_ARTICLES / ((performance.now() - tp) / 1000);
-
+  // end to end: prepare (tokenise, fold, stem) + match, full passes over the articles
   let matches = 0;
-  const t1 = performance.now();
-  for (let i = 0; i < N_ARTICLES; i++) matches += idx.match(prepareArticle(articles[i])).length;
-  const matchS = (performance.now() - t1) / 1000;
-  const articlesPerS = N_ARTICLES / matchS;
-  log(`index: ${N_ARTICLES} articles in ${matchS.toFixed(2)} s = ${articlesPerS.toFixed(0)}/s, ${(matches / N_ARTICLES).toFixed(1)} matches/article`);
+  const ix = idx;
+  const statsBefore = ix.stats();
+  for (const a of articles) matches += ix.match(prepareArticle(a)).length;
+  const st = ix.stats();
+  const candidatesPerArticle = (st.candidatesVerified - statsBefore.candidatesVerified) / N_ARTICLES;
+  const articlesPerS = rate(N_ARTICLES, () => {
+    for (let i = 0; i < N_ARTICLES; i++) ix.match(prepareArticle(articles[i]));
+  });
+  log(`index: ${articlesPerS.toFixed(0)} articles/s end to end, ${(matches / N_ARTICLES).toFixed(1)} matches/article`);
+  const prepareOnlyPerS = rate(N_ARTICLES, () => {
+    for (const a of articles) prepareArticle(a);
+  });
+  // the parts separately, on a retained sample of prepared articles
+  const prepared = articles.slice(0, Math.min(N_ARTICLES, 2000)).map(prepareArticle);
+  const matchOnlyPerS = rate(prepared.length, () => {
+    for (const p of prepared) ix.match(p);
+  });
 
   // scan baseline on a sample, same prepare step, same interpreter; checks equality too
   const scanN = Math.max(20, Math.min(N_ARTICLES, Math.round((QUICK ? 4e6 : 4e7) / nTopics)));
-  for (let i = 0; i < 5; i++) idx.matchByScan(prepareArticle(articles[i]));
-  let scanMatches = 0;
-  const t2 = performance.now();
-  for (let i = 0; i < scanN; i++) scanMatches += idx.matchByScan(prepareArticle(articles[i])).length;
-  const scanS = (performance.now() - t2) / 1000;
-  const scanPerS = scanN / scanS;
-  const ts = performance.now();
-  for (let i = 0; i < scanN; i++) idx.matchByScan(prepared[i]);
-  const scanOnlyPerS = scanN / ((performance.now() - ts) / 1000);
-  let indexSampleMatches = 0;
-  for (let i = 0; i < scanN; i++) indexSampleMatches += idx.match(prepareArticle(articles[i])).length;
-  if (indexSampleMatches !== scanMatches) throw new Error(`index and scan disagree: ${indexSampleMatches} vs ${scanMatches}`);
-  log(`scan: ${scanN} articles in ${scanS.toFixed(2)} s = ${scanPerS.toFixed(1)}/s`);
+  for (let i = 0; i < 5; i++) ix.matchByScan(prepareArticle(articles[i]));
+  const scanPerS = rate(scanN, () => {
+    for (let i = 0; i < scanN; i++) ix.matchByScan(prepareArticle(articles[i]));
+  });
+  const scanOnlyPerS = rate(scanN, () => {
+    for (let i = 0; i < scanN; i++) ix.matchByScan(prepared[i]);
+  });
+  for (let i = 0; i < scanN; i++) {
+    const a = ix.matchByScan(prepared[i]).join(',');
+    const b = ix.match(prepared[i]).join(',');
+    if (a !== b) throw new Error(`index and scan disagree on article ${i}`);
+  }
+  log(`scan: ${scanN} articles sampled, ${scanPerS.toFixed(1)}/s`);
 
   idx = null;
 
@@ -370,7 +392,10 @@ for (const nTopics of TOPIC_COUNTS) {
     index_approx_bytes_per_topic: round(stats.approxBytes / nTopics, 1),
     distinct_queries: stats.entries,
     build_ms: round(buildMs, 0),
+    build_cpu_ms: round(buildCpuMs, 0),
+    load_average_1m: round(os.loadavg()[0]),
     mean_matches_per_article: round(matches / N_ARTICLES),
+    mean_candidates_per_article: round(candidatesPerArticle),
     pg_mean_matches_per_article: pgr.pg_mean_matches_per_article,
   });
 }

@@ -2,8 +2,10 @@
  * The percolator: given an article, which topics match?
  *
  * - Topics whose canonical queries (`normalizeQuery`) are equal share one compiled *entry*.
- * - Each entry is compiled to a small bytecode program in one shared Int32Array and verified by
- *   an interpreter (`evalAt`), the "compiled fast evaluator".
+ * - Each entry is compiled from its canonical tree to a small bytecode program in one shared
+ *   Int32Array and verified by an interpreter (`evalAt`), the "compiled fast evaluator". Code
+ *   compiled from canonical trees is equal exactly when the canonical queries are equal, so the
+ *   dedupe table hashes the code (no key strings are kept: ~100 bytes per topic at 1M topics).
  * - Anchors: every entry is posted under a set of atoms such that any matching article contains at
  *   least one of them: for an AND its rarest positive child, for an OR every alternative, for a
  *   phrase its rarest word, never a negation (parseQuery refuses queries without a positive
@@ -17,6 +19,13 @@
  * - match(): intern-lookup the article's distinct stems/tags/section/language, stamp them present
  *   (generation-stamped Uint32Arrays), walk their postings, dedupe candidate entries with a
  *   generation-stamped Uint32Array, verify each with the interpreter, expand entries to topic ids.
+ *   Rebuilds order entries by their first anchor so one posting list reads memory sequentially.
+ * - Stems are interned process-wide (text.ts `internTerm`); a PreparedArticle carries the ids of
+ *   its stems as of its preparation and match() re-resolves them (mutating the article) if
+ *   topics have added stems since.
+ *
+ * Not thread-safe; one index per process is the intended use (use `build` at start-up, then
+ * `upsert` / `remove` as topics change).
  */
 import { canonicalize, parseQuery, type ParseOptions, type QueryNode } from './query.js';
 import { internedCount, internTerm, internVersion, lookupTerm, resolveTerms, termKey, type PreparedArticle } from './text.js';
@@ -64,6 +73,10 @@ export interface TopicIndexStats {
   deadEntries: number;
   /** Typed arrays + estimated Map/string overhead. */
   approxBytes: number;
+  /** Cumulative since construction: match() calls, candidate entries verified, topics matched. */
+  matchCalls: number;
+  candidatesVerified: number;
+  topicsMatched: number;
 }
 
 function growI32(a: Int32Array<ArrayBuffer>, min: number, fill?: number): Int32Array<ArrayBuffer> {
@@ -137,11 +150,16 @@ export class TopicIndex {
   private entryCode = new Int32Array(1024); // start in `code`, -1 = dead
   private entryTopic = new Int32Array(1024); // first topic id
   private entryExtra = new Map<number, number[]>(); // further topic ids
-  private entryKeys: (string | undefined)[] = [];
+  private entryMulti = new Uint8Array(1024); // 1 when entryExtra has the entry
+  private entryHash = new Int32Array(1024); // hash of the entry's code
   private numEntries = 0;
   private liveEntries = 0;
   private deadEntries = 0;
-  private keyToEntry = new Map<string, number>();
+  // dedupe table: open addressing over entry code hashes; slot = entry + 1, 0 empty, -1 deleted.
+  // Code compiled from canonical trees is equal exactly when the canonical queries are equal.
+  private table = new Int32Array(1 << 12);
+  private tableUsed = 0; // live + deleted slots
+  private lastFresh = false;
 
   // topics
   private topicArr = new Int32Array(0); // topicId -> entry, -1 none
@@ -178,20 +196,12 @@ export class TopicIndex {
   /** Bulk load at start-up: one CSR build at the end. */
   static build(topics: Iterable<{ id: number; query: string | QueryNode }>, opts: TopicIndexOptions = {}): TopicIndex {
     const idx = new TopicIndex(opts);
-    const byText = new Map<string, number>(); // raw query text -> entry (parse once per distinct text)
     for (const t of topics) {
       try {
         checkTopicId(t.id);
+        const node = typeof t.query === 'string' ? parseQuery(t.query, idx.parseOpts) : t.query;
         idx.removeTopic(t.id);
-        let e: number | undefined;
-        if (typeof t.query === 'string') {
-          e = byText.get(t.query);
-          if (e === undefined || idx.entryCode[e] < 0) {
-            e = idx.entryFor(parseQuery(t.query, idx.parseOpts));
-            byText.set(t.query, e);
-          }
-        } else e = idx.entryFor(t.query);
-        idx.attach(t.id, e);
+        idx.attach(t.id, idx.entryFor(node));
       } catch (err) {
         if (opts.onError) opts.onError(t.id, err);
         else throw err;
@@ -235,12 +245,10 @@ export class TopicIndex {
   upsert(topicId: number, query: string | QueryNode): void {
     checkTopicId(topicId);
     const node = typeof query === 'string' ? parseQuery(query, this.parseOpts) : query;
-    const { node: canon, key } = canonicalize(node);
     const old = this.getTopic(topicId);
-    if (old >= 0 && this.entryKeys[old] === key) return;
-    let e = this.keyToEntry.get(key);
-    const fresh = e === undefined;
-    if (e === undefined) e = this.compileEntry(canon, key);
+    const e = this.entryFor(node);
+    const fresh = this.lastFresh;
+    if (e === old) return;
     this.removeTopic(topicId);
     this.attach(topicId, e);
     if (fresh) this.postOverflow(e);
@@ -261,8 +269,7 @@ export class TopicIndex {
   stats(): TopicIndexStats {
     let overflowBytes = 0;
     for (const l of this.overflow.values()) overflowBytes += 48 + l.length * 8;
-    let keyBytes = 0;
-    for (const k of this.keyToEntry.keys()) keyBytes += 16 + ((k.length + 7) & ~7) + 40; // string + map slot
+    const keyBytes = this.table.byteLength + this.entryHash.byteLength;
     let extraBytes = 0;
     for (const l of this.entryExtra.values()) extraBytes += 48 + l.length * 8;
     const typed =
@@ -287,8 +294,11 @@ export class TopicIndex {
       postings: this.csrData.length,
       overflowPostings: this.overflowCount,
       deadEntries: this.deadEntries,
+      matchCalls: this.matchCalls,
+      candidatesVerified: this.candidatesVerified,
+      topicsMatched: this.topicsMatched,
       approxBytes:
-        typed + overflowBytes + keyBytes + extraBytes + termBytes + this.entryKeys.length * 8 + this.topicMap.size * 40,
+        typed + overflowBytes + keyBytes + extraBytes + termBytes + this.topicMap.size * 40,
     };
   }
 
@@ -336,10 +346,16 @@ export class TopicIndex {
       const pc = entryCode[e];
       if (pc >= 0 && this.evalAt(pc)) this.expand(e);
     }
+    this.matchCalls++;
+    this.candidatesVerified += nCand;
+    this.topicsMatched += this.nOut;
     return this.result();
   }
 
   private nOut = 0;
+  private matchCalls = 0;
+  private candidatesVerified = 0;
+  private topicsMatched = 0;
 
   private result(): number[] {
     const n = this.nOut;
@@ -367,7 +383,7 @@ export class TopicIndex {
   // ------------------------------------------------------------------ internals
 
   private expand(e: number): void {
-    const extra = this.entryExtra.get(e);
+    const extra = this.entryMulti[e] === 1 ? this.entryExtra.get(e) : undefined;
     const need = this.nOut + 1 + (extra === undefined ? 0 : extra.length);
     if (this.out.length < need) this.out = growI32(this.out, need);
     this.out[this.nOut++] = this.entryTopic[e];
@@ -513,7 +529,10 @@ export class TopicIndex {
     else {
       const l = this.entryExtra.get(e);
       if (l) l.push(topicId);
-      else this.entryExtra.set(e, [topicId]);
+      else {
+        this.entryExtra.set(e, [topicId]);
+        this.entryMulti[e] = 1;
+      }
     }
     this.setTopic(topicId, e);
     this.numTopics++;
@@ -528,7 +547,10 @@ export class TopicIndex {
     if (this.entryTopic[e] === topicId) {
       if (extra && extra.length > 0) {
         this.entryTopic[e] = extra.pop() as number;
-        if (extra.length === 0) this.entryExtra.delete(e);
+        if (extra.length === 0) {
+          this.entryExtra.delete(e);
+          this.entryMulti[e] = 0;
+        }
       } else this.killEntry(e);
     } else if (extra) {
       const i = extra.indexOf(topicId);
@@ -536,7 +558,10 @@ export class TopicIndex {
         extra[i] = extra[extra.length - 1];
         extra.pop();
       }
-      if (extra.length === 0) this.entryExtra.delete(e);
+      if (extra.length === 0) {
+        this.entryExtra.delete(e);
+        this.entryMulti[e] = 0;
+      }
     }
     return true;
   }
@@ -544,17 +569,50 @@ export class TopicIndex {
   private killEntry(e: number): void {
     this.entryCode[e] = -1;
     this.entryTopic[e] = -1;
-    const key = this.entryKeys[e];
-    if (key !== undefined) this.keyToEntry.delete(key);
-    this.entryKeys[e] = undefined;
+    const mask = this.table.length - 1;
+    for (let i = this.entryHash[e] & mask; this.table[i] !== 0; i = (i + 1) & mask) {
+      if (this.table[i] === e + 1) {
+        this.table[i] = -1;
+        break;
+      }
+    }
     this.liveEntries--;
     this.deadEntries++;
   }
 
   private entryFor(node: QueryNode): number {
-    const { node: canon, key } = canonicalize(node);
-    const e = this.keyToEntry.get(key);
-    return e !== undefined ? e : this.compileEntry(canon, key);
+    const canon = canonicalize(node).node;
+    const start = this.codeLen;
+    this.compileNode(canon);
+    const len = this.codeLen - start;
+    const code = this.code;
+    let h = 0x811c9dc5 | 0;
+    for (let i = start; i < start + len; i++) h = Math.imul(h ^ code[i], 0x01000193);
+    h ^= h >>> 15;
+    const table = this.table;
+    const mask = table.length - 1;
+    let i = h & mask;
+    for (let v = table[i]; v !== 0; v = table[(i = (i + 1) & mask)]) {
+      if (v < 0) continue;
+      const e = v - 1;
+      if (this.entryHash[e] !== h) continue;
+      const pc = this.entryCode[e];
+      if ((code[pc] >>> OP_BITS) !== len) continue;
+      let same = true;
+      for (let k = 0; k < len; k++) {
+        if (code[pc + k] !== code[start + k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.codeLen = start; // discard the duplicate
+        this.lastFresh = false;
+        return e;
+      }
+    }
+    this.lastFresh = true;
+    return this.newEntry(start, h);
   }
 
   private intern(key: string): number {
@@ -570,8 +628,18 @@ export class TopicIndex {
     return id;
   }
 
-  private word(stem: string): number {
-    return this.intern(stem);
+  private word(stem: string, id: number | undefined): number {
+    // trust a parser-provided id only if it is the stem's (cheap: usually the same string object)
+    if (id === undefined || termKey(id) !== stem) return this.intern(stem);
+    if (this.termDfSet.length <= id) {
+      this.termDf = growF64(this.termDf, id + 1);
+      this.termDfSet = growU8(this.termDfSet, this.termDf.length);
+    }
+    if (this.termDfSet[id] === 0) {
+      this.termDf[id] = this.dfOf(stem);
+      this.termDfSet[id] = 1;
+    }
+    return id;
   }
 
   private emit(v: number): void {
@@ -583,14 +651,14 @@ export class TopicIndex {
     switch (n.type) {
       case 'term':
         this.emit((n.field === 'title' ? OP_TITLE : OP_HAS) | (2 << OP_BITS));
-        this.emit(this.word(n.stem));
+        this.emit(this.word(n.stem, n.termId));
         return;
       case 'phrase': {
         const op = n.field === 'title' ? OP_TITLE_PHRASE : OP_PHRASE;
         this.emit(op | ((2 + 2 * n.stems.length) << OP_BITS));
         this.emit(n.stems.length);
         for (let i = 0; i < n.stems.length; i++) {
-          this.emit(this.word(n.stems[i]));
+          this.emit(this.word(n.stems[i], n.termIds?.[i]));
           this.emit(n.offsets[i]);
         }
         return;
@@ -624,19 +692,40 @@ export class TopicIndex {
     }
   }
 
-  private compileEntry(canon: QueryNode, key: string): number {
+  private newEntry(pc: number, h: number): number {
     const e = this.numEntries++;
     if (this.entryCode.length <= e) {
       this.entryCode = growI32(this.entryCode, e + 1);
       this.entryTopic = growI32(this.entryTopic, e + 1);
+      this.entryHash = growI32(this.entryHash, e + 1);
+      this.entryMulti = growU8(this.entryMulti, this.entryCode.length);
     }
-    this.entryCode[e] = this.codeLen;
+    this.entryMulti[e] = 0;
+    this.entryCode[e] = pc;
     this.entryTopic[e] = -1;
-    this.compileNode(canon);
-    this.entryKeys[e] = key;
-    this.keyToEntry.set(key, e);
+    this.entryHash[e] = h;
     this.liveEntries++;
+    if ((this.tableUsed + 1) * 2 > this.table.length) this.rehash(this.liveEntries * 4);
+    this.tableInsert(e);
     return e;
+  }
+
+  private tableInsert(e: number): void {
+    const table = this.table;
+    const mask = table.length - 1;
+    let i = this.entryHash[e] & mask;
+    while (table[i] > 0) i = (i + 1) & mask;
+    if (table[i] === 0) this.tableUsed++;
+    table[i] = e + 1;
+  }
+
+  /** New dedupe table for the live entries, at least `min` slots. */
+  private rehash(min: number): void {
+    let n = 1 << 12;
+    while (n < min) n *= 2;
+    this.table = new Int32Array(n);
+    this.tableUsed = 0;
+    for (let e = 0; e < this.numEntries; e++) if (this.entryCode[e] >= 0) this.tableInsert(e);
   }
 
   /**
@@ -733,74 +822,89 @@ export class TopicIndex {
 
   /** Drop dead entries, renumber, recompute anchors and rebuild the CSR postings. */
   private rebuild(): void {
-    // 1. compact entries and code
+    // 1. anchors of the live entries (old numbering)
     const oldCode = this.code;
     const oldEntryCode = this.entryCode;
     const oldNum = this.numEntries;
-    const remap = new Int32Array(oldNum).fill(-1);
     const live = this.liveEntries;
+    const nt = internedCount();
+    if (this.termDf.length < nt) this.termDf = growF64(this.termDf, nt);
+    const liveOld = new Int32Array(live);
+    const anchorStart = new Int32Array(live + 1);
+    let anchorBuf = new Int32Array(Math.max(16, live * 2));
+    const scratch: number[] = [];
+    let total = 0;
+    let k = 0;
+    for (let e = 0; e < oldNum; e++) {
+      if (oldEntryCode[e] < 0) continue;
+      const m = this.entryAnchors(e, scratch);
+      if (total + m > anchorBuf.length) anchorBuf = growI32(anchorBuf, total + m);
+      for (let i = 0; i < m; i++) anchorBuf[total++] = scratch[i];
+      liveOld[k++] = e;
+      anchorStart[k] = total;
+    }
+
+    // 2. order entries by their first anchor (counting sort), so the entries of one posting
+    //    list are contiguous in memory: match() then reads entry and code arrays sequentially
+    const byAnchor = new Int32Array(nt + 1);
+    for (let j = 0; j < live; j++) byAnchor[anchorBuf[anchorStart[j]] + 1]++;
+    for (let t = 0; t < nt; t++) byAnchor[t + 1] += byAnchor[t];
+    const order = new Int32Array(live); // new entry -> index into liveOld
+    for (let j = 0; j < live; j++) order[byAnchor[anchorBuf[anchorStart[j]]]++] = j;
+
+    // 3. compact entries and code in that order
+    const remap = new Int32Array(oldNum).fill(-1);
     const code = new Int32Array(Math.max(16, this.codeLen));
     const entryCode = new Int32Array(Math.max(16, live));
     const entryTopic = new Int32Array(Math.max(16, live));
-    const entryKeys: (string | undefined)[] = new Array(live);
+    const entryHash = new Int32Array(Math.max(16, live));
     const entryExtra = new Map<number, number[]>();
     let len = 0;
-    let ne = 0;
-    for (let e = 0; e < oldNum; e++) {
+    for (let ne = 0; ne < live; ne++) {
+      const e = liveOld[order[ne]];
       const pc = oldEntryCode[e];
-      if (pc < 0) continue;
       const size = oldCode[pc] >>> OP_BITS;
-      code.set(oldCode.subarray(pc, pc + size), len);
+      for (let q = 0; q < size; q++) code[len + q] = oldCode[pc + q];
       entryCode[ne] = len;
       entryTopic[ne] = this.entryTopic[e];
-      entryKeys[ne] = this.entryKeys[e];
-      const extra = this.entryExtra.get(e);
-      if (extra) entryExtra.set(ne, extra);
+      entryHash[ne] = this.entryHash[e];
       remap[e] = ne;
       len += size;
-      ne++;
     }
+    const entryMulti = new Uint8Array(Math.max(16, live));
+    for (const [e, extra] of this.entryExtra) {
+      entryExtra.set(remap[e], extra);
+      entryMulti[remap[e]] = 1;
+    }
+    this.entryMulti = entryMulti;
     this.code = code;
     this.codeLen = len;
     this.entryCode = entryCode;
     this.entryTopic = entryTopic;
-    this.entryKeys = entryKeys;
+    this.entryHash = entryHash;
     this.entryExtra = entryExtra;
-    this.numEntries = ne;
-    this.liveEntries = ne;
+    this.numEntries = live;
+    this.liveEntries = live;
     this.deadEntries = 0;
-    for (let e = 0; e < ne; e++) this.keyToEntry.set(entryKeys[e] as string, e);
+    this.rehash(live * 4);
     const ta = this.topicArr;
     for (let i = 0; i < ta.length; i++) if (ta[i] >= 0) ta[i] = remap[ta[i]];
     for (const [t, e] of this.topicMap) this.topicMap.set(t, remap[e]);
-    this.entryGen = new Uint32Array(Math.max(16, ne));
+    this.entryGen = new Uint32Array(Math.max(16, live));
     this.gen = 0;
     this.termGen.fill(0);
     this.titleGen.fill(0);
 
-    // 2. anchors -> CSR (two passes: count, fill)
-    const nt = internedCount();
-    if (this.termDf.length < nt) this.termDf = growF64(this.termDf, nt);
+    // 4. CSR postings (count, prefix sums, fill)
     const counts = new Int32Array(nt + 1);
-    const anchorStart = new Int32Array(ne + 1);
-    let anchorBuf = new Int32Array(Math.max(16, ne * 2));
-    const scratch: number[] = [];
-    let total = 0;
-    for (let e = 0; e < ne; e++) {
-      const m = this.entryAnchors(e, scratch);
-      if (total + m > anchorBuf.length) anchorBuf = growI32(anchorBuf, total + m);
-      for (let i = 0; i < m; i++) {
-        anchorBuf[total++] = scratch[i];
-        counts[scratch[i] + 1]++;
-      }
-      anchorStart[e + 1] = total;
-    }
+    for (let j = 0; j < total; j++) counts[anchorBuf[j] + 1]++;
     for (let t = 0; t < nt; t++) counts[t + 1] += counts[t];
     const csrStart = counts.slice();
     const fill = counts; // reuse as cursor
     const csrData = new Int32Array(total);
-    for (let e = 0; e < ne; e++) {
-      for (let j = anchorStart[e]; j < anchorStart[e + 1]; j++) csrData[fill[anchorBuf[j]]++] = e;
+    for (let ne = 0; ne < live; ne++) {
+      const j0 = order[ne];
+      for (let j = anchorStart[j0]; j < anchorStart[j0 + 1]; j++) csrData[fill[anchorBuf[j]]++] = ne;
     }
     this.csrStart = csrStart;
     this.csrData = csrData;

@@ -30,7 +30,7 @@
  * A query must need at least one positive term, phrase or field on every way it can match
  * (`a OR -b` is refused): that keeps the percolator able to anchor every query.
  */
-import { foldWords, normalizeLanguage, normalizeTag, stemWord, stopWordsFor } from './text.js';
+import { analyzeQueryWord, asciiQueryWordId, foldWords, normalizeLanguage, normalizeTag, stopWordsFor, termKey } from './text.js';
 
 export type TextField = 'text' | 'title';
 
@@ -40,6 +40,8 @@ export interface TermNode {
   /** The folded word as written. */
   word: string;
   stem: string;
+  /** Process-local interned id of `stem` (set by parseQuery; optional when building nodes by hand). */
+  termId?: number;
 }
 export interface PhraseNode {
   type: 'phrase';
@@ -50,6 +52,8 @@ export interface PhraseNode {
   stems: string[];
   /** Position of each stem relative to the first (offsets[0] === 0, ascending). */
   offsets: number[];
+  /** Process-local interned ids of `stems` (set by parseQuery; optional). */
+  termIds?: number[];
 }
 export interface TagNode {
   type: 'tag';
@@ -354,32 +358,43 @@ function countLeaf(ctx: Ctx, col: number): void {
   }
 }
 
-/** `[lower-cased word]` when `w` is plain ASCII letters/digits (the common case), else null. */
-function simpleWord(w: string): string[] | null {
+/** The lower-cased word when `w` is plain ASCII letters/digits (the common case), else null. */
+function simpleWord(w: string): string | null {
   for (let i = 0; i < w.length; i++) {
     const c = w.charCodeAt(i);
     if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57))) return null;
   }
-  return w.length > 0 ? [w.toLowerCase()] : null;
+  return w.length > 0 ? w.toLowerCase() : null;
 }
 
 function analyzeRaw(r: Raw, ctx: Ctx): QueryNode | null {
   switch (r.t) {
     case 'text': {
-      const words = simpleWord(r.text) ?? foldWords(r.text);
+      const simple = simpleWord(r.text);
+      if (simple !== null) {
+        // fast path: one plain ASCII word
+        if (ctx.stops.has(simple)) return null;
+        countLeaf(ctx, r.col);
+        const id = asciiQueryWordId(simple, ctx.language);
+        return { type: 'term', field: r.field, word: simple, stem: termKey(id), termId: id };
+      }
+      const words = foldWords(r.text);
       const stems: string[] = [];
+      const termIds: number[] = [];
       const offsets: number[] = [];
       let first = -1;
       for (let i = 0; i < words.length; i++) {
         if (ctx.stops.has(words[i])) continue;
         if (first < 0) first = i;
-        stems.push(stemWord(words[i], ctx.language));
+        const a = analyzeQueryWord(words[i], ctx.language);
+        stems.push(a.stem);
+        termIds.push(a.id);
         offsets.push(i - first);
       }
       if (stems.length === 0) return null;
       countLeaf(ctx, r.col);
-      if (stems.length === 1) return { type: 'term', field: r.field, word: words[first], stem: stems[0] };
-      return { type: 'phrase', field: r.field, words, stems, offsets };
+      if (stems.length === 1) return { type: 'term', field: r.field, word: words[first], stem: stems[0], termId: termIds[0] };
+      return { type: 'phrase', field: r.field, words, stems, offsets, termIds };
     }
     case 'tag':
     case 'section':
@@ -483,26 +498,39 @@ export function canonicalize(node: QueryNode): { node: QueryNode; key: string } 
     }
     case 'and':
     case 'or': {
-      const byKey = new Map<string, QueryNode>();
-      for (const k of node.children) collect(node.type, k, byKey);
-      const keys = [...byKey.keys()].sort();
-      if (keys.length === 1) return { node: byKey.get(keys[0]) as QueryNode, key: keys[0] };
+      // groups are small (at most maxTerms atoms): arrays and a linear dedupe beat a Map
+      const keys: string[] = [];
+      const nodes: QueryNode[] = [];
+      for (const k of node.children) collect(node.type, k, keys, nodes);
+      if (keys.length === 1) return { node: nodes[0], key: keys[0] };
+      const order = keys.map((_, i) => i).sort(byKey.bind(null, keys));
       const children: QueryNode[] = [];
-      for (const k of keys) children.push(byKey.get(k) as QueryNode);
+      const sorted: string[] = [];
+      for (const i of order) {
+        children.push(nodes[i]);
+        sorted.push(keys[i]);
+      }
       const sep = node.type === 'and' ? ' ' : '|';
-      return { node: { type: node.type, children }, key: `(${keys.join(sep)})` };
+      return { node: { type: node.type, children }, key: `(${sorted.join(sep)})` };
     }
     default:
       return { node, key: atomKey(node) };
   }
 }
 
-/** Canonical children of a flattened AND/OR group, by key (duplicates dropped). */
-function collect(type: 'and' | 'or', n: QueryNode, byKey: Map<string, QueryNode>): void {
+function byKey(keys: string[], a: number, b: number): number {
+  return keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0;
+}
+
+/** Canonical children of a flattened AND/OR group (duplicates dropped). */
+function collect(type: 'and' | 'or', n: QueryNode, keys: string[], nodes: QueryNode[]): void {
   const c = canonicalize(n);
   if (c.node.type === type) {
-    for (const k of c.node.children) collect(type, k, byKey);
-  } else if (!byKey.has(c.key)) byKey.set(c.key, c.node);
+    for (const k of c.node.children) collect(type, k, keys, nodes);
+  } else if (!keys.includes(c.key)) {
+    keys.push(c.key);
+    nodes.push(c.node);
+  }
 }
 
 /**

@@ -15,6 +15,11 @@
  *   PostgreSQL's `phraseto_tsquery` (`bank <2> england`).
  * - Positions: title, summary and body are concatenated with a one-position gap between them, so
  *   a phrase never spans two fields. The title occupies positions [0, titleEnd).
+ *
+ * Speed: prepareArticle reads plain ASCII text with a hand-rolled scanner and an open-addressing
+ * word table (no substring, no Map lookup for known words); other text goes through NFKD and a
+ * Map cache. Word caches are bounded (cleared past 500k words). Stems used by topics are
+ * interned process-wide to integer ids (never cleared: bounded by the topics' vocabulary).
  */
 import { createRequire } from 'node:module';
 import { stemmer as stemDa } from '@orama/stemmers/danish';
@@ -75,7 +80,7 @@ export const STEMMED_LANGUAGES: readonly string[] = Object.keys(STEMMERS);
 
 /** `en-GB` → `en`, `' DE '` → `de`, empty/undefined → `en`. */
 export function normalizeLanguage(lang: string | null | undefined): string {
-  if (!lang) return 'en';
+  if (!lang || lang === 'en') return 'en';
   const l = lang.trim().toLowerCase().split(/[-_]/)[0];
   return l && /^[a-z]{2,3}$/.test(l) ? l : 'en';
 }
@@ -274,6 +279,121 @@ class AsciiWordTable {
   }
 }
 const asciiTables = new Map<string, AsciiWordTable>();
+
+/**
+ * Compact hash table from a plain ASCII query word to the interned id of its stem: slots of four
+ * int32 (hash, offset and length of the word in a byte pool, id + 1), so a lookup touches about
+ * two cache lines instead of the four or five of a Map<string, object> (it is the hot spot of
+ * loading a million topics).
+ */
+class AsciiWordIds {
+  private slots = new Int32Array(4 << 14);
+  private mask = (1 << 14) - 1;
+  private pool = new Uint8Array(1 << 16);
+  private poolLen = 0;
+  private count = 0;
+
+  static hash(w: string): number {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193);
+    return h ^ (h >>> 15);
+  }
+
+  get(w: string, h: number): number {
+    const slots = this.slots;
+    const pool = this.pool;
+    const len = w.length;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const b = i << 2;
+      const v = slots[b + 3];
+      if (v === 0) return -1;
+      if (slots[b] !== h || slots[b + 2] !== len) continue;
+      const off = slots[b + 1];
+      let k = 0;
+      while (k < len && pool[off + k] === w.charCodeAt(k)) k++;
+      if (k === len) return v - 1;
+    }
+  }
+
+  set(w: string, h: number, id: number): void {
+    if (this.count >= STEM_CACHE_MAX) this.clear();
+    if ((this.count + 1) * 2 > this.mask) this.resize();
+    if (this.poolLen + w.length > this.pool.length) {
+      const p = new Uint8Array(Math.max(this.pool.length * 2, this.poolLen + w.length));
+      p.set(this.pool);
+      this.pool = p;
+    }
+    const off = this.poolLen;
+    for (let k = 0; k < w.length; k++) this.pool[off + k] = w.charCodeAt(k);
+    this.poolLen += w.length;
+    this.place(h, off, w.length, id + 1);
+    this.count++;
+  }
+
+  private place(h: number, off: number, len: number, v: number): void {
+    let i = h & this.mask;
+    while (this.slots[(i << 2) + 3] !== 0) i = (i + 1) & this.mask;
+    const b = i << 2;
+    this.slots[b] = h;
+    this.slots[b + 1] = off;
+    this.slots[b + 2] = len;
+    this.slots[b + 3] = v;
+  }
+
+  private resize(): void {
+    const old = this.slots;
+    this.mask = this.mask * 2 + 1;
+    this.slots = new Int32Array((this.mask + 1) * 4);
+    for (let b = 0; b < old.length; b += 4) if (old[b + 3] !== 0) this.place(old[b], old[b + 1], old[b + 2], old[b + 3]);
+  }
+
+  private clear(): void {
+    this.slots.fill(0);
+    this.poolLen = 0;
+    this.count = 0;
+  }
+}
+const asciiQueryWords = new Map<string, AsciiWordIds>();
+
+/**
+ * Interned stem id of a plain, lower-case ASCII query word (letters and digits only, not a stop
+ * word): the fast path of parseQuery. The stem is `termKey(id)`.
+ */
+export function asciiQueryWordId(word: string, language: string): number {
+  let t = asciiQueryWords.get(language);
+  if (!t) asciiQueryWords.set(language, (t = new AsciiWordIds()));
+  const h = AsciiWordIds.hash(word);
+  let id = t.get(word, h);
+  if (id < 0) {
+    const stemmer = STEMMERS[language];
+    id = internTerm((stemmer && stemmer(word)) || word);
+    t.set(word, h, id);
+  }
+  return id;
+}
+
+const queryWordCaches = new Map<string, Map<string, { stem: string; id: number }>>();
+
+/**
+ * Stem of a folded query word and the stem's interned id (interned now: a query's stems are what
+ * the index will need). One cached lookup per word.
+ */
+export function analyzeQueryWord(word: string, language: string): { stem: string; id: number } {
+  let cache = queryWordCaches.get(language);
+  if (!cache) {
+    cache = new Map();
+    queryWordCaches.set(language, cache);
+  }
+  let r = cache.get(word);
+  if (r === undefined) {
+    const stemmer = STEMMERS[language];
+    const stem = (stemmer && stemmer(word)) || word; // this cache is the cache: no stemWord
+    r = { stem, id: internTerm(stem) };
+    if (cache.size >= STEM_CACHE_MAX) cache.clear();
+    cache.set(word, r);
+  }
+  return r;
+}
 
 /** Stem one folded word with `language`'s stemmer (cached). */
 export function stemWord(word: string, language: string): string {

@@ -13,7 +13,10 @@
 // topic slugs sorted and joined with commas, with the expiry time (ms since the epoch) as value:
 // a reader who dismisses the Japan box is not asked about Japan again for `snoozeDays`, but is
 // still offered other topics.
-import { CSS } from './styles.js';
+
+// styles.css, minified and inlined by build.ts.
+declare const __WIDGET_CSS__: string;
+const CSS = __WIDGET_CSS__;
 
 interface TopicOption {
   slug: string;
@@ -134,6 +137,8 @@ function validConfig(c: unknown): c is WidgetConfig {
     !!cfg.consent &&
     (cfg.consent.mode === 'checkbox' || cfg.consent.mode === 'statement') &&
     typeof cfg.consent.text === 'string' &&
+    // No terms in force (termsVersion null): a signup could not succeed, so no box.
+    typeof cfg.consent.termsVersion === 'number' &&
     typeof cfg.formToken === 'string'
   );
 }
@@ -210,7 +215,6 @@ function mount(host: HTMLElement, base: URL): void {
   }
 
   // The form's elements, rebuilt by render().
-  let box: HTMLElement;
   let form: HTMLFormElement;
   let email: HTMLInputElement;
   let topicBoxes: HTMLInputElement[] = [];
@@ -297,8 +301,9 @@ function mount(host: HTMLElement, base: URL): void {
 
     status = h('p', { id: 'ta-status', class: 'status', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
     const intro = cfg.publisherName ? h('p', { class: 'intro' }, `Free email alerts from ${cfg.publisherName}. Unsubscribe at any time.`) : null;
-    box = h('section', { class: 'box', 'aria-labelledby': 'ta-heading' }, h('h2', { id: 'ta-heading' }, cfg.heading || 'Get the latest news on this topic'), intro, form, status);
-    root.replaceChildren(box);
+    root.replaceChildren(
+      h('section', { class: 'box', 'aria-labelledby': 'ta-heading' }, h('h2', { id: 'ta-heading' }, cfg.heading || 'Get the latest news on this topic'), intro, form, status),
+    );
   }
 
   function say(text: string, ok = false): void {

@@ -87,6 +87,25 @@ describe('TopicIndex', () => {
     expect(idx.matchByScan(article)).toEqual([1, 2, 3]);
   });
 
+  it('matches an article prepared before its words were used by any topic', () => {
+    const a = prepareArticle({ title: 'Qwxzorbia declares independence', body: 'The qwxzorbian parliament voted.' });
+    const idx = new TopicIndex();
+    idx.upsert(1, 'Qwxzorbia');
+    idx.upsert(2, '"qwxzorbian parliament"');
+    idx.upsert(3, 'title:qwxzorbian');
+    expect(idx.match(a)).toEqual([1, 2]);
+    expect(evaluate(parseQuery('title:qwxzorbian'), a)).toBe(false);
+  });
+
+  it('keeps matching through many upserts and removals (overflow, compaction)', () => {
+    const idx = new TopicIndex({ compactMin: 10, compactFraction: 0.01 });
+    for (let i = 0; i < 500; i++) idx.upsert(i, i % 2 ? 'japan nato' : `japan w${i}x OR tag:ukraine`);
+    for (let i = 0; i < 500; i += 3) idx.remove(i);
+    const expected = [...Array(500).keys()].filter((i) => i % 3 !== 0);
+    expect(idx.match(article)).toEqual(expected);
+    expect(idx.stats().entries).toBe(1 + expected.filter((i) => i % 2 === 0).length);
+  });
+
   it('build reports bad queries through onError', () => {
     const bad: number[] = [];
     const idx = TopicIndex.build(

@@ -155,7 +155,7 @@ describe('TopicIndex ≡ reference evaluator (property)', () => {
           for (const a of articles) expect(idx.matchByScan(a)).toEqual(idx.match(a));
         },
       ),
-      { numRuns: 1500, seed: 20260219 },
+      { numRuns: 5000, seed: 20260219 },
     );
     console.log(`property: ${pairs} (query, article) pairs checked`);
     expect(pairs).toBeGreaterThanOrEqual(10_000);
