@@ -12,7 +12,13 @@ export function registerWorkerJobs(ctx: AppContext): void {
   ctx.jobs.register({
     name: 'deliveries.send',
     schedule: every < 60 ? `*/${every} * * * * *` : `*/${Math.max(1, Math.round(every / 60))} * * * *`,
-    run: (signal) => ctx.services.sender.runOnce(signal),
+    run: async (signal) => {
+      const stats = await ctx.services.sender.runOnce(signal);
+      for (const outcome of ['sent', 'retried', 'failed', 'bounced', 'cancelled'] as const) {
+        if (stats[outcome] > 0) ctx.metrics.deliveries.inc({ outcome }, stats[outcome]);
+      }
+      return stats;
+    },
   });
   ctx.jobs.register({
     name: 'digests.schedule',

@@ -4,6 +4,7 @@ import type { Repositories } from '../repositories/index.js';
 import type { Article, ArticleListFilter } from '../repositories/articles.js';
 import type { Clock } from '../clock.js';
 import type { MatcherService } from './matcher.js';
+import type { Metrics } from '../metrics.js';
 
 export interface ArticleInput {
   externalId?: string | null;
@@ -29,7 +30,15 @@ export class ArticleService {
     private readonly repos: Repositories,
     private readonly matcher: MatcherService,
     private readonly clock: Clock,
+    private readonly metrics?: Metrics,
   ) {}
+
+  private match(prepared: ReturnType<typeof prepareArticle>): number[] {
+    const started = performance.now();
+    const ids = this.matcher.match(prepared);
+    this.metrics?.matchDuration.observe((performance.now() - started) / 1000);
+    return ids;
+  }
 
   /**
    * Stores an article once (by external id, else URL) and records which active topics it
@@ -62,7 +71,7 @@ export class ArticleService {
       if (!existing) {
         const created = await r.articles.insert({ ...write, contentHash }, text);
         if (created) {
-          const topicIds = this.matcher.match(prepared);
+          const topicIds = this.match(prepared);
           await r.articles.replaceMatches(created.id, topicIds, now);
           return { article: created, outcome: 'created' as const, matchedTopics: await r.articles.matchedTopicSlugs(created.id) };
         }
@@ -74,7 +83,7 @@ export class ArticleService {
         return { article: existing, outcome: 'unchanged' as const, matchedTopics: await r.articles.matchedTopicSlugs(existing.id) };
       }
       const updated = await r.articles.update(existing.id, { ...write, contentHash }, text);
-      await r.articles.replaceMatches(updated.id, this.matcher.match(prepared), now);
+      await r.articles.replaceMatches(updated.id, this.match(prepared), now);
       return { article: updated, outcome: 'updated' as const, matchedTopics: await r.articles.matchedTopicSlugs(updated.id) };
     });
   }

@@ -29,6 +29,12 @@ export function demoArticles(): ArticleInput[] {
   return raw.map((a) => ({ ...a, publishedAt: a.publishedAt ? new Date(a.publishedAt) : null }));
 }
 
+const SAMPLE_HEADLINES: [string, string, string[]][] = [
+  ['Japan and NATO agree to deepen defence industry ties', 'Tokyo and the alliance set out joint procurement plans for Ukraine.', ['japan', 'nato', 'ukraine']],
+  ['Russia summons Japanese ambassador over NATO talks', 'Moscow protests against Tokyo joining an alliance arms mechanism.', ['russia', 'japan', 'nato']],
+  ['Gas prices fall as Europe fills its storage early', 'Mild weather and new supply routes ease pressure on energy markets.', ['energy']],
+];
+
 export class DemoService {
   constructor(
     private readonly topics: TopicService,
@@ -39,6 +45,23 @@ export class DemoService {
   /** Whether the database has no topics yet (a fresh install). */
   async isEmpty(): Promise<boolean> {
     return (await this.repos.topics.count()) === 0;
+  }
+
+  /**
+   * Publishes a few fresh sample articles (new URLs each time), so a newcomer who signed up
+   * sees them matched and, with an instant subscription, mailed within the batch interval.
+   */
+  async publishSamples(now: Date): Promise<{ published: number; matched: string[] }> {
+    const matched = new Set<string>();
+    const stamp = now.getTime().toString(36);
+    for (const [i, [title, summary, tags]] of SAMPLE_HEADLINES.entries()) {
+      const r = await this.articles.ingest(
+        { externalId: `demo-${stamp}-${i}`, url: `https://news.example/demo/${stamp}/${i}`, title, summary, body: summary, tags, section: 'world', language: 'en', publishedAt: now },
+        'demo',
+      );
+      for (const slug of r.matchedTopics) matched.add(slug);
+    }
+    return { published: SAMPLE_HEADLINES.length, matched: [...matched].sort() };
   }
 
   /** Creates the demo topics that do not exist yet and ingests the fixture article. Safe to repeat. */

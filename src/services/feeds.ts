@@ -5,6 +5,7 @@ import type { Feed } from '../repositories/feeds.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ArticleInput, ArticleService } from './articles.js';
+import type { Metrics } from '../metrics.js';
 
 const FETCH_TIMEOUT_MS = 15_000;
 const MAX_FEED_BYTES = 10 * 1024 * 1024;
@@ -136,6 +137,7 @@ export class FeedService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly opts: FeedServiceOptions,
+    private readonly metrics?: Metrics,
   ) {}
 
   list(): Promise<Feed[]> {
@@ -226,6 +228,7 @@ export class FeedService {
       const backoff = Math.min(interval * 2 ** Math.min(feed.consecutiveFailures + 1, 16), MAX_BACKOFF_MS);
       const nextPollAt = new Date(now.getTime() + backoff * (0.8 + Math.random() * 0.4));
       await this.repos.feeds.recordFailure(feed.id, { now, nextPollAt, error: message });
+      this.metrics?.feedErrors.inc();
       this.logger.warn({ feedId: feed.id, error: message }, 'feed poll failed');
       return { feedId: feed.id, status: 'error', items: 0, created: 0, error: message };
     }

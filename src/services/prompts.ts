@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { PromptEvent } from '../db/types.js';
 import { CONSENT_TEXT, type TermsService } from './terms.js';
 import type { Links } from './links.js';
+import type { Metrics } from '../metrics.js';
 
 export interface WidgetConfig {
   topics: { slug: string; name: string; checked: boolean }[];
@@ -44,6 +45,7 @@ export class PromptService {
     private readonly links: Links,
     private readonly clock: Clock,
     private readonly opts: PromptOptions,
+    private readonly metrics?: Metrics,
   ) {}
 
   private async activeTopics(): Promise<Map<string, Topic>> {
@@ -101,7 +103,10 @@ export class PromptService {
       snoozeDays: this.opts.snoozeDays,
       publisherName: this.opts.publisherName,
     };
-    const etag = `W/"${createHash('sha256').update(JSON.stringify(config)).digest('base64url').slice(0, 22)}"`;
+    // The day is part of the ETag so that a client revalidating a cached answer gets a fresh
+    // form token at least daily (the token must be under MAX_FORM_AGE when submitted).
+    const day = this.clock.now().toISOString().slice(0, 10);
+    const etag = `W/"${createHash('sha256').update(day).update(JSON.stringify(config)).digest('base64url').slice(0, 22)}"`;
     return { config, etag };
   }
 
@@ -113,6 +118,7 @@ export class PromptService {
   async record(slugs: string[], event: Exclude<PromptEvent, 'signup'>): Promise<void> {
     const active = await this.activeTopics();
     const ids = [...new Set(slugs)].map((s) => active.get(s)?.id).filter((id): id is number => id !== undefined);
+    this.metrics?.promptEvents.inc({ event });
     await this.repos.promptCounts.increment(this.clock.now().toISOString().slice(0, 10), ids, event);
   }
 }

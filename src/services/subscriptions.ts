@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { CONSENT_TEXT, type TermsService } from './terms.js';
 import { normalizeEmail, type Links } from './links.js';
+import type { Metrics } from '../metrics.js';
 
 export interface RequestMeta {
   ip: string | null;
@@ -80,6 +81,7 @@ export class SubscriptionService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly opts: LifecycleOptions,
+    private readonly metrics?: Metrics,
   ) {}
 
   /** Active topics by slug; unknown or archived ones are a 400 naming them. */
@@ -106,7 +108,12 @@ export class SubscriptionService {
     if (input.website) return;
     if (input.form !== 'api') {
       const age = input.formToken ? this.links.formTokenAge(input.formToken, now) : undefined;
-      if (age === undefined || age < this.opts.minFormAgeMs || age > this.opts.maxFormAgeMs) return;
+      // Missing, forged or too fast: a bot, answered like anyone else and dropped.
+      if (age === undefined || age < this.opts.minFormAgeMs) return;
+      // Genuine but stale (a page left open for days): a person, told to reload.
+      if (age > this.opts.maxFormAgeMs) {
+        throw new DomainError(400, 'form_expired', 'This form has expired; please reload the page and try again', [{ path: 'formToken', message: 'has expired' }]);
+      }
     }
     if (!input.acceptTerms) {
       throw new DomainError(400, 'terms_not_accepted', 'You must accept the Terms & Conditions to sign up', [
@@ -123,6 +130,7 @@ export class SubscriptionService {
     const email = input.email.trim();
     const normalized = normalizeEmail(email);
     const suppressed = await this.repos.suppressions.isSuppressed(this.links.signer.emailHash(normalized));
+    this.metrics?.signups.inc();
 
     await this.repos.transaction(async (r) => {
       const { subscriber } = await r.subscribers.upsertByEmail(email, normalized, { timeZone: this.opts.defaultTimeZone });
@@ -210,6 +218,7 @@ export class SubscriptionService {
         await r.subscribers.updateSettings(req.subscriberId, { declinedUntil: new Date(now.getTime() + this.opts.declineQuietDays * 86_400_000) });
       }
       await r.subscribers.useConfirmationRequest(req.id, outcome, now);
+      this.metrics?.confirmations.inc({ outcome });
       await r.subscribers.recordConsent(
         {
           subscriberId: req.subscriberId,
@@ -260,6 +269,7 @@ export class SubscriptionService {
   }
 
   private async recordWithdrawal(r: Repositories, subscriberId: number, slugs: string[], form: ConsentForm, meta: RequestMeta, now: Date) {
+    this.metrics?.unsubscribes.inc({ channel: form }, slugs.length);
     await r.subscribers.recordConsent(
       { subscriberId, action: 'withdrawn', topics: slugs, termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form, ip: meta.ip, userAgent: meta.userAgent?.slice(0, 500) ?? null },
       now,

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
+import type { DestinationStream } from 'pino';
 import { ManualClock } from '../../src/clock.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -30,7 +31,7 @@ export function freePort(): Promise<number> {
  * The service on this file's own database, listening on a free loopback port. Only the web role
  * runs unless asked: tests drive jobs explicitly with a controlled clock.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, opts: { logDestination?: DestinationStream } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   // Links in mail and pages must point at the real port, so pick it before the config is built.
   const port = await freePort();
@@ -45,7 +46,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...env,
   });
   const clock = new ManualClock(new Date());
-  const service = await startService(config, { database: db, clock, logger: createLogger(config.logLevel) });
+  const service = await startService(config, { database: db, clock, logger: createLogger(config.logLevel, opts.logDestination) });
   const url = service.url!;
   return {
     url,

@@ -28,7 +28,7 @@ export function publicApiRouter(ctx: AppContext): Router {
     const { config, etag } = await prompts.config(q.topics ?? [], q.article);
     // Cacheable for a minute: the ETag covers everything but the form token, so a revalidated
     // copy keeps its older token (older is fine for the time trap; it only must be 2 s old).
-    res.setHeader('Cache-Control', 'public, max-age=60');
+    res.setHeader('Cache-Control', 'private, max-age=60');
     res.setHeader('ETag', etag);
     if (req.get('if-none-match') === etag) {
       res.status(304).end();
