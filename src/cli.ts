@@ -74,6 +74,34 @@ commands['digests:run'] = {
   },
 };
 
+commands['admin:create'] = {
+  summary: 'create a console admin: --email E [--password P] (a generated password is printed once)',
+  options: { email: { type: 'string' }, password: { type: 'string' } },
+  async run(config, values) {
+    const email = typeof values.email === 'string' ? values.email.trim() : '';
+    if (!email) throw new UsageError('admin:create needs --email EMAIL');
+    const given = typeof values.password === 'string' ? values.password : undefined;
+    return withContext(config, async (ctx) => {
+      const { user, password, generated } = await ctx.services.admin.createAdmin(email, given, 'cli');
+      if (!generated) return `admin ${user.email} created (id ${user.id})`;
+      process.stdout.write(`admin ${user.email} created (id ${user.id}); the generated password is shown only once:\n`);
+      return password;
+    });
+  },
+};
+
+commands['demo:publish'] = {
+  summary: 'publish a few fresh sample articles (development only)',
+  async run(config) {
+    if (config.isProduction) throw new UsageError('demo:publish is for development only');
+    return withContext(config, async (ctx) => {
+      await ctx.matcher.start();
+      const r = await ctx.services.demo.publishSamples(ctx.clock.now());
+      return `published ${r.published} sample articles, matched: ${r.matched.join(', ') || 'none'}`;
+    });
+  },
+};
+
 commands['demo:seed'] = {
   summary: 'create the demo topics and ingest the sample article (development only)',
   async run(config) {

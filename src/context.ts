@@ -21,6 +21,8 @@ import { DigestScheduler } from './services/digests.js';
 import { BounceService } from './services/bounces.js';
 import { compileTemplates, createSmtpTransport, type MailTemplates, type MailTransport } from './mail/index.js';
 import { createOutboxTransport } from './mail/outbox.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { PromptCountBuffer } from './services/prompt-counts.js';
 import { AdminService } from './services/admin.js';
 import { AdminStatsService } from './services/admin-stats.js';
 
@@ -58,6 +60,7 @@ export interface AppContext {
   links: Links;
   templates: MailTemplates;
   transport: MailTransport;
+  metrics: Metrics;
   services: Services;
   jobs: JobRegistry;
   close(): Promise<void>;
@@ -87,7 +90,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     pool: database.pool,
   });
   const templates = await compileTemplates(TEMPLATES_DIR);
-  const transport =
+  const metrics = createMetrics();
+  const baseTransport =
     overrides.transport ??
     (config.mail.smtpUrls.length > 0
       ? createSmtpTransport({
@@ -97,6 +101,19 @@ export async function createContext(config: Config, overrides: ContextOverrides 
           onFailover: ({ relay, error }) => logger.warn({ relay, error: error.message }, 'SMTP relay unreachable; trying the next'),
         })
       : createOutboxTransport(repos.outbox, clock));
+  // Send latency is the relay's: measured around the transport, whatever it is.
+  const transport: MailTransport = {
+    ...baseTransport,
+    async send(msg) {
+      const stop = metrics.sendDuration.startTimer();
+      try {
+        return await baseTransport.send(msg);
+      } finally {
+        stop();
+      }
+    },
+    close: () => baseTransport.close(),
+  };
   const signer = new LinkSigner(config.secretKey);
   const links = new Links(signer, config.http.baseUrl, { unsubscribeMs: config.lifecycle.unsubscribeTtlMs, manageMs: config.lifecycle.manageTtlMs });
   const mailDomain = config.mail.from.split('@')[1] ?? 'localhost';
@@ -112,7 +129,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     manageTtlMs: config.lifecycle.manageTtlMs,
     maxItems: config.digests.maxItems,
   });
-  const articles = new ArticleService(repos, matcher, clock);
+  const articles = new ArticleService(repos, matcher, clock, metrics);
+  const promptCounts = new PromptCountBuffer(repos.promptCounts, logger, config.lifecycle.promptCountFlushMs);
   const topics = new TopicService(repos, matcher, clock, { maxQueryTerms: config.matching.maxQueryTerms, testDays: config.matching.topicTestDays });
   const services: Services = {
     tokens: new TokenService(repos, clock),
@@ -121,7 +139,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     feeds: new FeedService(repos, articles, clock, logger, {
       pollMinutes: config.feeds.pollMinutes,
       userAgent: `topic-alerts (+${config.http.baseUrl})`,
-    }),
+    }, metrics),
     demo: new DemoService(topics, articles, repos),
     terms,
     subscriptions: new SubscriptionService(repos, terms, links, clock, logger, {
@@ -132,9 +150,9 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       confirmMailDailyLimit: config.lifecycle.confirmMailDailyLimit,
       declineQuietDays: config.lifecycle.declineQuietDays,
       minFormAgeMs: 2000,
-      maxFormAgeMs: 86_400_000,
+      maxFormAgeMs: 2 * 86_400_000,
       mailDomain,
-    }),
+    }, promptCounts, metrics),
     prompts: new PromptService(repos, terms, links, clock, {
       consentMode: config.consentMode,
       baseUrl: config.http.baseUrl,
@@ -142,7 +160,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       snoozeDays: config.lifecycle.promptSnoozeDays,
       maxTopics: config.lifecycle.promptMaxTopics,
       defaultTopics: config.lifecycle.promptDefaultTopics,
-    }),
+    }, promptCounts, metrics),
     composer,
     sender: new DeliverySender(repos, composer, transport, signer, clock, logger, {
       batchSize: config.sending.batchSize,
@@ -178,6 +196,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     links,
     templates,
     transport,
+    metrics,
     services,
     jobs,
     async close() {
@@ -185,6 +204,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       closed = true;
       await jobs.stop();
       await matcher.stop();
+      await promptCounts.stop();
       await transport.close();
       await database.close();
     },

@@ -35,6 +35,11 @@ export async function startService(config: Config, overrides: ContextOverrides =
       const { token } = await ctx.services.tokens.create('development', ['admin'], 'system:demo');
       welcome.push(`Admin API token (development, shown once): ${token}`);
     }
+    // Development's first start: a console account, its password shown once here, never logged.
+    if (config.env === 'development') {
+      const admin = await ctx.services.admin.ensureDevelopmentAdmin();
+      if (admin) welcome.push(`Admin console login (development, shown once): ${admin.email}  password ${admin.password}`);
+    }
   } catch (err) {
     await ctx.close();
     throw err;
@@ -60,7 +65,15 @@ export async function startService(config: Config, overrides: ContextOverrides =
   if (welcome.length > 0) {
     const base = config.http.baseUrl;
     process.stdout.write(
-      ['', `topic-alerts is running at ${base}`, `  Topics:  ${base}/topics/japan`, ...welcome.map((l) => `  ${l}`), ''].join('\n') + '\n',
+      [
+        '',
+        `topic-alerts is running at ${base}`,
+        `  Demo article with the signup box:  ${base}/demo`,
+        `  Mail the service "sent":           ${base}/dev/mail`,
+        `  Admin console:                     ${base}/admin`,
+        ...welcome.map((l) => `  ${l}`),
+        '',
+      ].join('\n') + '\n',
     );
   }
 

@@ -28,6 +28,7 @@ export interface Config {
     unsubscribeTtlMs: number;
     promptSnoozeDays: number;
     promptMaxTopics: number;
+    promptCountFlushMs: number;
     promptDefaultTopics: string[];
     signupRateLimitPerMinute: number;
     confirmMailDailyLimit: number;
@@ -161,6 +162,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       unsubscribeTtlMs: e.UNSUBSCRIBE_TTL,
       promptSnoozeDays: e.PROMPT_SNOOZE_DAYS,
       promptMaxTopics: e.PROMPT_MAX_TOPICS,
+      promptCountFlushMs: e.PROMPT_COUNT_FLUSH_MS,
       promptDefaultTopics: e.PROMPT_DEFAULT_TOPICS,
       signupRateLimitPerMinute: e.SIGNUP_RATE_LIMIT,
       confirmMailDailyLimit: e.CONFIRM_MAIL_DAILY_LIMIT,

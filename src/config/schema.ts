@@ -106,6 +106,7 @@ export const envSchema = z.object({
   UNSUBSCRIBE_TTL: duration('365d'),
   PROMPT_SNOOZE_DAYS: int(30, 1, 3650),
   PROMPT_MAX_TOPICS: int(3, 1, 20),
+  PROMPT_COUNT_FLUSH_MS: int(1000, 0, 60000),
   PROMPT_DEFAULT_TOPICS: list(''),
   SIGNUP_RATE_LIMIT: int(10, 1, 100000),
   CONFIRM_MAIL_DAILY_LIMIT: int(3, 1, 100),

@@ -18,6 +18,8 @@ import { widgetRouter } from './routes/widget.js';
 import { adminRouter } from './admin/router.js';
 import { statsApiRouter, subscribersApiRouter } from './admin/api.js';
 import { digestsRouter } from './routes/digests.js';
+import { docsRouter } from './routes/docs.js';
+import { demoRouter } from './routes/demo.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 
@@ -45,6 +47,16 @@ export function createApp(ctx: AppContext): Express {
     }),
   );
 
+  // Request latency by route pattern (never the raw path: tokens and ids stay out of labels).
+  app.use((req, res, next) => {
+    const stop = ctx.metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.path.startsWith('/assets/') ? '/assets' : 'unmatched';
+      stop({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -64,11 +76,19 @@ export function createApp(ctx: AppContext): Express {
   app.use(express.urlencoded({ extended: false, limit: ctx.config.http.jsonBodyLimit, parameterLimit: 200 }));
 
   app.use(healthRouter(ctx));
+  app.get('/metrics', async (_req, res) => {
+    const depth = await ctx.repos.system.queueDepth();
+    ctx.metrics.queueDepth.set({ status: 'queued' }, depth.queued);
+    ctx.metrics.queueDepth.set({ status: 'sending' }, depth.sending);
+    ctx.metrics.senderPaused.set(ctx.services.sender.state().paused ? 1 : 0);
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
   app.use('/assets', express.static(PUBLIC_DIR, { maxAge: '1h', index: false }));
   app.use(widgetRouter(ctx));
   app.use('/api/v1', publicApiRouter(ctx));
   app.use('/api/v1/topics', topicsRouter(ctx));
   app.use('/api/v1', digestsRouter(ctx));
+  app.use(docsRouter(ctx));
   app.use('/api/v1/articles', articlesRouter(ctx));
   app.use('/api/v1/feeds', feedsRouter(ctx));
   app.use('/api/v1/stats', statsApiRouter(ctx));
@@ -76,7 +96,10 @@ export function createApp(ctx: AppContext): Express {
   app.use('/admin', adminRouter(ctx));
   app.use(pagesRouter(ctx));
   app.use(lifecyclePagesRouter(ctx));
-  if (!ctx.config.isProduction) app.use(devMailRouter(ctx));
+  if (!ctx.config.isProduction) {
+    app.use(devMailRouter(ctx));
+    app.use(demoRouter(ctx));
+  }
 
   app.use('/api', apiNotFound);
   app.use(errorHandler(ctx.logger));

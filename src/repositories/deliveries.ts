@@ -148,6 +148,22 @@ export class DeliveriesRepository {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /**
+   * Records many `sent` outcomes in one statement (the sender's hot path). Same guarantee as
+   * finish(): a row changes only while this worker holds its lease; returns the rows changed.
+   */
+  async finishSent(owner: string, now: Date, items: readonly { id: number; smtpResponse: string }[]): Promise<number> {
+    if (items.length === 0) return 0;
+    const values = sql.join(items.map((i) => sql`(${i.id}::bigint, ${i.smtpResponse}::text)`));
+    const r = await sql`
+      UPDATE deliveries AS d
+      SET status = 'sent', lease_owner = NULL, lease_expires_at = NULL, smtp_response = v.smtp_response,
+          last_error = NULL, sent_at = ${now}, updated_at = ${now}
+      FROM (VALUES ${values}) AS v (id, smtp_response)
+      WHERE d.id = v.id AND d.lease_owner = ${owner} AND d.status = 'sending'`.execute(this.db);
+    return Number(r.numAffectedRows ?? 0);
+  }
+
   /** Puts a delivery back in the queue for a later attempt (transient failure). */
   async retryLater(id: number, owner: string, r: { now: Date; nextAttemptAt: Date; error: string }): Promise<boolean> {
     const res = await this.db

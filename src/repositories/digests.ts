@@ -42,6 +42,12 @@ export interface DigestRun {
   error: string | null;
 }
 
+export interface MailRecipient {
+  id: number;
+  language: string;
+  timeZone: string;
+}
+
 export interface DigestArticleRow {
   id: number;
   title: string;
@@ -206,6 +212,48 @@ export class DigestsRepository {
       .where('sa.delivery_id', '=', deliveryId)
       .execute();
     return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+  }
+
+  /**
+   * The articles claimed by each of these deliveries, in one query (the sender prefetches a
+   * whole claimed batch instead of asking per message).
+   */
+  async articlesForDeliveries(deliveryIds: readonly number[]): Promise<Map<number, DigestArticleRow[]>> {
+    const out = new Map<number, DigestArticleRow[]>();
+    if (deliveryIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('sent_articles as sa')
+      .innerJoin('articles as a', 'a.id', 'sa.article_id')
+      .select(['sa.delivery_id', 'a.id', 'a.title', 'a.url', 'a.summary', 'a.published_at'])
+      .where('sa.delivery_id', 'in', deliveryIds)
+      .execute();
+    for (const r of rows) {
+      const row = { id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at };
+      const list = out.get(r.delivery_id);
+      if (list) list.push(row);
+      else out.set(r.delivery_id, [row]);
+    }
+    return out;
+  }
+
+  /** What rendering needs of each recipient (language, time zone), for a batch of subscriber ids. */
+  async mailRecipients(subscriberIds: readonly number[]): Promise<Map<number, MailRecipient>> {
+    if (subscriberIds.length === 0) return new Map();
+    const rows = await this.db.selectFrom('subscribers').select(['id', 'language', 'time_zone']).where('id', 'in', subscriberIds).execute();
+    return new Map(rows.map((r) => [r.id, { id: r.id, language: r.language, timeZone: r.time_zone }]));
+  }
+
+  /** Confirmation time of every subscription of these subscribers, by subscriber then topic ("why you get this", in batch). */
+  async confirmations(subscriberIds: readonly number[]): Promise<Map<number, Map<number, Date | null>>> {
+    const out = new Map<number, Map<number, Date | null>>();
+    if (subscriberIds.length === 0) return out;
+    const rows = await this.db.selectFrom('subscriptions').select(['subscriber_id', 'topic_id', 'confirmed_at']).where('subscriber_id', 'in', subscriberIds).execute();
+    for (const r of rows) {
+      let m = out.get(r.subscriber_id);
+      if (!m) out.set(r.subscriber_id, (m = new Map()));
+      m.set(r.topic_id, r.confirmed_at);
+    }
+    return out;
   }
 
   async articlesByIds(ids: readonly number[]): Promise<DigestArticleRow[]> {

@@ -80,13 +80,17 @@ export class SuppressionsRepository {
 export class PromptCountsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Adds one to the day's count of each topic: anonymous, one row per (day, topic, event). */
-  async increment(day: string, topicIds: readonly number[], event: PromptEvent): Promise<void> {
-    if (topicIds.length === 0) return;
+  /**
+   * Adds aggregated counts in one statement. Keys are sorted so that two processes flushing at
+   * once lock rows in the same order (no deadlock).
+   */
+  async add(rows: { day: string; topicId: number; event: PromptEvent; count: number }[]): Promise<void> {
+    if (rows.length === 0) return;
+    const sorted = [...rows].sort((a, b) => a.day.localeCompare(b.day) || a.topicId - b.topicId || a.event.localeCompare(b.event));
     await this.db
       .insertInto('prompt_counts')
-      .values(topicIds.map((topic_id) => ({ day, topic_id, event, count: 1 })))
-      .onConflict((oc) => oc.columns(['day', 'topic_id', 'event']).doUpdateSet({ count: sql<number>`prompt_counts.count + 1` }))
+      .values(sorted.map((r) => ({ day: r.day, topic_id: r.topicId, event: r.event, count: r.count })))
+      .onConflict((oc) => oc.columns(['day', 'topic_id', 'event']).doUpdateSet({ count: sql<number>`prompt_counts.count + excluded.count` }))
       .execute();
   }
 

@@ -117,6 +117,60 @@ export class SubscribersRepository {
     return { subscriber: toSubscriber(existing), created: false };
   }
 
+  /**
+   * The whole signup write in one statement (one round trip, atomic): the subscriber (if new),
+   * pending subscriptions for the topics not already active, the 'requested' consent event,
+   * and — when anything awaits confirmation, the address has not declined recently and is under
+   * its daily limit — a confirmation request and its queued delivery. A suppressed address
+   * writes nothing at all. Returns whether a confirmation mail was queued.
+   */
+  async requestSignup(p: {
+    email: string;
+    normalized: string;
+    emailHash: string;
+    timeZone: string;
+    topicIds: number[];
+    frequency: Frequency;
+    consent: Omit<NewConsentEvent, 'subscriberId' | 'action'>;
+    confirmExpiresAt: Date;
+    mailLimitSince: Date;
+    mailLimit: number;
+    messageId: string;
+    now: Date;
+  }): Promise<{ queued: boolean }> {
+    const c = p.consent;
+    const { rows } = await sql<{ id: number }>`
+      WITH sub AS (
+        INSERT INTO subscribers (email, email_normalized, time_zone, created_at, updated_at)
+        SELECT ${p.email}, ${p.normalized}, ${p.timeZone}, ${p.now}, ${p.now}
+        WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ${p.emailHash})
+        ON CONFLICT (email_normalized) DO UPDATE SET updated_at = subscribers.updated_at
+        RETURNING id, email, declined_until
+      ), pending AS (
+        INSERT INTO subscriptions (subscriber_id, topic_id, status, frequency, requested_at, updated_at)
+        SELECT sub.id, t, 'pending', ${p.frequency}, ${p.now}, ${p.now} FROM sub, unnest(${p.topicIds}::int[]) AS t
+        ON CONFLICT (subscriber_id, topic_id) DO UPDATE
+          SET status = 'pending', frequency = excluded.frequency, requested_at = excluded.requested_at, updated_at = excluded.updated_at
+          WHERE subscriptions.status <> 'active'
+        RETURNING topic_id
+      ), consent AS (
+        INSERT INTO consent_events (subscriber_id, action, topics, terms_version, terms_sha256, consent_text, consent_mode, source_url, form, ip, user_agent, created_at)
+        SELECT sub.id, 'requested', ${c.topics}::text[], ${c.termsVersion}, ${c.termsSha256}, ${c.consentText}, ${c.consentMode}, ${c.sourceUrl}, ${c.form}, ${c.ip}, ${c.userAgent}, ${p.now} FROM sub
+      ), request AS (
+        INSERT INTO confirmation_requests (subscriber_id, topic_ids, frequency, expires_at, created_at)
+        SELECT sub.id, (SELECT array_agg(topic_id ORDER BY topic_id) FROM pending), ${p.frequency}, ${p.confirmExpiresAt}, ${p.now} FROM sub
+        WHERE EXISTS (SELECT 1 FROM pending)
+          AND (sub.declined_until IS NULL OR sub.declined_until <= ${p.now})
+          AND (SELECT count(*) FROM deliveries d WHERE d.subscriber_id = sub.id AND d.kind = 'confirmation' AND d.created_at >= ${p.mailLimitSince}) < ${p.mailLimit}
+        RETURNING id
+      )
+      INSERT INTO deliveries (kind, subscriber_id, to_address, idempotency_key, payload, message_id, created_at, updated_at, next_attempt_at)
+      SELECT 'confirmation', sub.id, sub.email, 'confirmation:' || request.id, jsonb_build_object('requestId', request.id), ${p.messageId}, ${p.now}, ${p.now}, ${p.now}
+      FROM request, sub
+      RETURNING id`.execute(this.db);
+    return { queued: rows.length > 0 };
+  }
+
   async updateSettings(id: number, s: SubscriberSettings): Promise<void> {
     await this.db
       .updateTable('subscribers')

@@ -6,7 +6,8 @@ import type { Subscriber } from '../repositories/subscribers.js';
 import type { Clock } from '../clock.js';
 import type { Links } from './links.js';
 import type { DigestPayload } from './digests.js';
-import type { DigestArticleRow } from '../repositories/digests.js';
+import type { DigestArticleRow, MailRecipient } from '../repositories/digests.js';
+import type { Topic } from '../repositories/topics.js';
 import type { DigestSection } from '../mail/index.js';
 
 export interface ComposerOptions {
@@ -23,6 +24,30 @@ export interface ComposerOptions {
 
 export type Composition = { message: SendMailOptions } | { cancel: string };
 
+/** What a recipient's mail needs of the subscriber: a full Subscriber fits. */
+export type Recipient = Pick<Subscriber, 'id' | 'language' | 'timeZone'>;
+
+/**
+ * Everything the digests of one claimed batch read from the database, fetched with a handful
+ * of queries for the whole batch instead of several per message (the sender's hot path).
+ */
+export interface ComposeBatch {
+  recipients: Map<number, MailRecipient>;
+  /** Claimed articles by delivery id. */
+  articles: Map<number, DigestArticleRow[]>;
+  topics: Map<number, Topic>;
+  /** Subscription confirmation times by subscriber, then topic. */
+  confirmations: Map<number, Map<number, Date | null>>;
+  /** The sample articles of test digests, read once per batch when one is there. */
+  testArticles?: Promise<DigestArticleRow[]>;
+}
+
+/** Prefetched topics and confirmations for renderDigest (the admin preview reads them itself). */
+interface DigestLookups {
+  topics: Map<number, Topic>;
+  confirmations?: Map<number, Date | null>;
+}
+
 /**
  * Turns a queued delivery into a message: reads what the mail is about as it is now (a
  * confirmation already used is not sent), fills the compiled template, builds the headers.
@@ -37,7 +62,31 @@ export class MailComposer {
     private readonly opts: ComposerOptions,
   ) {}
 
-  private common(subscriber: Subscriber): MailCommonData {
+  /**
+   * Reads, in one go, what composing this batch will need (see ComposeBatch). Deliveries whose
+   * rows are gone simply have no entry: compose() cancels them as before.
+   */
+  async prepare(batch: readonly Delivery[]): Promise<ComposeBatch> {
+    const subscriberIds = [...new Set(batch.flatMap((d) => (d.subscriberId === null || d.kind === 'test' ? [] : [d.subscriberId])))];
+    const digests = batch.filter((d) => d.kind === 'digest' && d.subscriberId !== null);
+    const topicIds = new Set<number>();
+    for (const d of digests) for (const section of (d.payload as Partial<DigestPayload>).sections ?? []) topicIds.add(section.topicId);
+    const digestSubscribers = [...new Set(digests.map((d) => d.subscriberId!))];
+    const [recipients, articles, topics, confirmations] = await Promise.all([
+      this.repos.digests.mailRecipients(subscriberIds),
+      this.repos.digests.articlesForDeliveries(digests.map((d) => d.id)),
+      topicIds.size > 0 ? this.repos.topics.findByIds([...topicIds]) : Promise.resolve([]),
+      this.repos.digests.confirmations(digestSubscribers),
+    ]);
+    const prepared: ComposeBatch = { recipients, articles, topics: new Map(topics.map((t) => [t.id, t])), confirmations };
+    if (batch.some((d) => d.kind === 'test')) {
+      prepared.testArticles = this.repos.digests.recentArticles(Math.min(5, this.opts.maxItems));
+      prepared.testArticles.catch(() => {}); // awaited (and its error surfaced) by composeTest
+    }
+    return prepared;
+  }
+
+  private common(subscriber: Recipient): MailCommonData {
     return {
       lang: subscriber.language || 'en',
       timeZone: subscriber.timeZone,
@@ -72,9 +121,9 @@ export class MailComposer {
   }
 
   /** A sample digest of the newest articles, to check how mail looks (admin "send test"). */
-  private async composeTest(delivery: Delivery, to: string): Promise<Composition> {
+  private async composeTest(delivery: Delivery, to: string, batch?: ComposeBatch): Promise<Composition> {
     const now = this.clock.now();
-    const articles = await this.repos.digests.recentArticles(Math.min(5, this.opts.maxItems));
+    const articles = await (batch?.testArticles ?? this.repos.digests.recentArticles(Math.min(5, this.opts.maxItems)));
     const manage = `${this.opts.baseUrl}/manage`;
     const rendered = this.templates.render('digest', {
       lang: 'en',
@@ -97,9 +146,9 @@ export class MailComposer {
    * claimed by another delivery meanwhile is left out), at most maxItems, then "N more" per
    * topic. Undefined when nothing is left to show.
    */
-  async renderDigest(subscriber: Subscriber, payload: DigestPayload, articles: Map<number, DigestArticleRow>) {
+  async renderDigest(subscriber: Recipient, payload: DigestPayload, articles: Map<number, DigestArticleRow>, lookups?: DigestLookups) {
     const now = this.clock.now();
-    const topics = new Map((await this.repos.topics.findByIds(payload.sections.map((s) => s.topicId))).map((t) => [t.id, t]));
+    const topics = lookups?.topics ?? new Map((await this.repos.topics.findByIds(payload.sections.map((s) => s.topicId))).map((t) => [t.id, t]));
     let budget = this.opts.maxItems;
     const sections: DigestSection[] = [];
     const topicIds: number[] = [];
@@ -127,7 +176,7 @@ export class MailComposer {
       sections,
       articleCount,
       topicNames: sections.map((s) => s.topic.name),
-      confirmedAt: await this.repos.digests.confirmedSince(subscriber.id, topicIds),
+      confirmedAt: lookups?.confirmations ? earliest(lookups.confirmations, topicIds) : await this.repos.digests.confirmedSince(subscriber.id, topicIds),
       frequency: payload.frequency,
       preferencesUrl: this.links.preferencesUrl(subscriber.id, now),
       unsubscribeUrl: this.links.unsubscribeUrl(subscriber.id, null, now),
@@ -136,17 +185,20 @@ export class MailComposer {
     return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, topicIds, now) };
   }
 
-  private async composeDigest(delivery: Delivery, subscriber: Subscriber, to: string): Promise<Composition> {
-    const claimed = new Map((await this.repos.digests.deliveryArticles(delivery.id)).map((a) => [a.id, a]));
-    const digest = await this.renderDigest(subscriber, delivery.payload as DigestPayload, claimed);
+  private async composeDigest(delivery: Delivery, subscriber: Recipient, to: string, batch?: ComposeBatch): Promise<Composition> {
+    const rows = batch ? (batch.articles.get(delivery.id) ?? []) : await this.repos.digests.deliveryArticles(delivery.id);
+    const claimed = new Map(rows.map((a) => [a.id, a]));
+    const lookups = batch && { topics: batch.topics, confirmations: batch.confirmations.get(subscriber.id) ?? new Map<number, Date | null>() };
+    const digest = await this.renderDigest(subscriber, delivery.payload as DigestPayload, claimed, lookups);
     if (!digest) return { cancel: 'nothing left to send' };
     return { message: buildMessage({ ...this.envelope(delivery, to), ...digest.rendered, ...this.listHeaders(digest.listUnsubscribe) }) };
   }
 
-  async compose(delivery: Delivery): Promise<Composition> {
-    if (delivery.kind === 'test' && delivery.toAddress) return this.composeTest(delivery, delivery.toAddress);
+  /** Composes one delivery; with `batch` (from prepare()) a digest needs no query of its own. */
+  async compose(delivery: Delivery, batch?: ComposeBatch): Promise<Composition> {
+    if (delivery.kind === 'test' && delivery.toAddress) return this.composeTest(delivery, delivery.toAddress, batch);
     if (!delivery.toAddress || delivery.subscriberId === null) return { cancel: 'recipient erased' };
-    const subscriber = await this.repos.subscribers.findById(delivery.subscriberId);
+    const subscriber = batch ? batch.recipients.get(delivery.subscriberId) : await this.repos.subscribers.findById(delivery.subscriberId);
     if (!subscriber) return { cancel: 'recipient erased' };
     const now = this.clock.now();
     switch (delivery.kind) {
@@ -181,9 +233,19 @@ export class MailComposer {
         return { message: buildMessage({ ...this.envelope(delivery, delivery.toAddress), ...rendered }) };
       }
       case 'digest':
-        return this.composeDigest(delivery, subscriber, delivery.toAddress);
+        return this.composeDigest(delivery, subscriber, delivery.toAddress, batch);
       default:
         return { cancel: `no composer for ${delivery.kind} deliveries` };
     }
   }
+}
+
+/** Earliest confirmation among these topics' subscriptions (as DigestsRepository.confirmedSince). */
+function earliest(confirmations: Map<number, Date | null>, topicIds: readonly number[]): Date | null {
+  let min: Date | null = null;
+  for (const id of topicIds) {
+    const at = confirmations.get(id);
+    if (at && (!min || at < min)) min = at;
+  }
+  return min;
 }

@@ -6,6 +6,7 @@ import type { PromptEvent } from '../db/types.js';
 import { CONSENT_TEXT, type TermsService } from './terms.js';
 import type { Links } from './links.js';
 import type { Metrics } from '../metrics.js';
+import type { PromptCountBuffer } from './prompt-counts.js';
 
 export interface WidgetConfig {
   topics: { slug: string; name: string; checked: boolean }[];
@@ -30,6 +31,7 @@ export interface PromptOptions {
 
 const SPECIFICITY_WINDOW_MS = 30 * 86_400_000;
 const TOPICS_CACHE_MS = 5000;
+const CONFIG_CACHE_ENTRIES = 5000;
 
 /**
  * The signup prompt: what the widget shows (topics, consent, terms) and the anonymous counts of
@@ -38,6 +40,8 @@ const TOPICS_CACHE_MS = 5000;
  */
 export class PromptService {
   private topicCache: { at: number; bySlug: Map<string, Topic> } | undefined;
+  /** Computed answers by (topics, article), for as long as the topic cache: most page views hit it. */
+  private configCache = new Map<string, { at: number; value: { config: WidgetConfig; etag: string } }>();
 
   constructor(
     private readonly repos: Repositories,
@@ -45,6 +49,7 @@ export class PromptService {
     private readonly links: Links,
     private readonly clock: Clock,
     private readonly opts: PromptOptions,
+    private readonly counts: PromptCountBuffer,
     private readonly metrics?: Metrics,
   ) {}
 
@@ -60,6 +65,7 @@ export class PromptService {
   /** Forget cached topics (after a change in this process). */
   invalidate(): void {
     this.topicCache = undefined;
+    this.configCache.clear();
   }
 
   /**
@@ -85,6 +91,17 @@ export class PromptService {
   }
 
   async config(slugs: string[], article: string | undefined): Promise<{ config: WidgetConfig; etag: string }> {
+    const key = `${slugs.join(',')}|${article ?? ''}`;
+    const hit = this.configCache.get(key);
+    const nowMs = Date.now();
+    if (hit && nowMs - hit.at < TOPICS_CACHE_MS) return hit.value;
+    const value = await this.computeConfig(slugs, article);
+    if (this.configCache.size >= CONFIG_CACHE_ENTRIES) this.configCache.delete(this.configCache.keys().next().value!);
+    this.configCache.set(key, { at: nowMs, value });
+    return value;
+  }
+
+  private async computeConfig(slugs: string[], article: string | undefined): Promise<{ config: WidgetConfig; etag: string }> {
     const topics = await this.topicsFor(slugs, article);
     const terms = await this.terms.current();
     const config: WidgetConfig = {
@@ -119,6 +136,6 @@ export class PromptService {
     const active = await this.activeTopics();
     const ids = [...new Set(slugs)].map((s) => active.get(s)?.id).filter((id): id is number => id !== undefined);
     this.metrics?.promptEvents.inc({ event });
-    await this.repos.promptCounts.increment(this.clock.now().toISOString().slice(0, 10), ids, event);
+    await this.counts.add(this.clock.now().toISOString().slice(0, 10), ids, event);
   }
 }

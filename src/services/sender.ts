@@ -6,7 +6,7 @@ import type { Delivery } from '../repositories/deliveries.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { normalizeEmail, type LinkSigner } from './links.js';
-import type { MailComposer } from './mail-composer.js';
+import type { ComposeBatch, MailComposer } from './mail-composer.js';
 
 export interface SenderOptions {
   batchSize: number;
@@ -61,6 +61,19 @@ export interface SendRunStats {
   cancelled: number;
 }
 
+interface PreparedBatch {
+  compose: ComposeBatch;
+  /** Keyed address hash by delivery id. */
+  hashes: Map<number, string>;
+  suppressed: Set<string>;
+}
+
+/** One runOnce's bookkeeping: deliveries held (claimed, not yet recorded) and sent ones awaiting their bulk record. */
+interface RunState {
+  held: number;
+  sent: { id: number; smtpResponse: string }[];
+}
+
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1000);
 
 /**
@@ -113,49 +126,138 @@ export class DeliverySender {
     this.pauseMs = PAUSE_MIN_MS;
   }
 
-  /** Sends until the queue has nothing due (or the signal asks to stop after this batch). */
+  /**
+   * Sends until the queue has nothing due (or the signal asks to stop: what is claimed is
+   * finished first). Claims run ahead of the sending lanes as a sliding window: a new claim is
+   * made when half the window is free, so the lanes never wait for the database, yet at most
+   * `batchSize` deliveries are held at once. `sent` outcomes are recorded in bulk; a held
+   * delivery is one claimed and not yet recorded, so a kill can duplicate at most `batchSize`
+   * mails (those the relay accepted before their record).
+   */
   async runOnce(signal?: AbortSignal): Promise<SendRunStats> {
     const stats: SendRunStats = { claimed: 0, sent: 0, retried: 0, failed: 0, bounced: 0, cancelled: 0 };
-    while (!signal?.aborted && Date.now() >= this.pausedUntil) {
-      const now = this.clock.now();
-      const batch = await this.repos.deliveries.claim(this.owner, now, new Date(now.getTime() + this.opts.leaseMs), this.opts.batchSize);
-      if (batch.length === 0) break;
-      stats.claimed += batch.length;
-      let next = 0;
-      const lane = async () => {
-        while (next < batch.length) {
-          const outcome = await this.deliver(batch[next++]!);
-          stats[outcome]++;
+    const window = this.opts.batchSize;
+    const flushAt = Math.max(1, Math.floor(window / 4));
+    const queue: { d: Delivery; batch: PreparedBatch }[] = [];
+    const run: RunState = { held: 0, sent: [] };
+    let exhausted = false;
+    let failure: unknown;
+    let refilling: Promise<void> | undefined;
+    let flushing: Promise<void> = Promise.resolve();
+
+    const canClaim = () => !exhausted && failure === undefined && !signal?.aborted && Date.now() >= this.pausedUntil;
+    const refill = (): Promise<void> =>
+      (refilling ??= (async () => {
+        try {
+          const want = window - run.held;
+          if (want <= 0 || !canClaim()) return;
+          const now = this.clock.now();
+          const claimed = await this.repos.deliveries.claim(this.owner, now, new Date(now.getTime() + this.opts.leaseMs), want);
+          if (claimed.length === 0) {
+            exhausted = true;
+            return;
+          }
+          run.held += claimed.length;
+          stats.claimed += claimed.length;
+          const batch = await this.prepare(claimed);
+          for (const d of claimed) queue.push({ d, batch });
+        } catch (err) {
+          failure ??= err;
+        } finally {
+          refilling = undefined;
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, batch.length) }, lane));
-    }
+      })());
+    const flush = (): Promise<void> => {
+      if (run.sent.length === 0) return flushing;
+      const items = run.sent.splice(0);
+      flushing = flushing.then(async () => {
+        try {
+          await this.repos.deliveries.finishSent(this.owner, this.clock.now(), items);
+        } catch (err) {
+          failure ??= err;
+        } finally {
+          run.held -= items.length;
+        }
+      });
+      return flushing;
+    };
+
+    // Lanes waiting for room in the window wake when another lane finishes a delivery.
+    let wake = () => {};
+    let woken = new Promise<void>((r) => (wake = r));
+    const notify = () => {
+      wake();
+      woken = new Promise<void>((r) => (wake = r));
+    };
+
+    const lane = async () => {
+      for (;;) {
+        if (run.sent.length >= flushAt) void flush();
+        if (run.held <= window / 2 && canClaim()) void refill();
+        const item = queue.shift();
+        if (item) {
+          try {
+            stats[await this.deliver(item.d, item.batch, run)]++;
+          } catch (err) {
+            failure ??= err; // recorded outcomes stay; the rest of the window still finishes
+          }
+          notify();
+          continue;
+        }
+        // Nothing ready: record what was sent (frees the window), then wait for or make a claim.
+        await flush();
+        if (refilling) {
+          await refilling;
+          continue;
+        }
+        if (!canClaim()) return;
+        if (run.held < window) await refill();
+        else await woken; // the window is all in flight in other lanes
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.opts.concurrency) }, lane));
+    await flush();
+    if (failure !== undefined) throw failure;
     if (stats.claimed > 0) this.logger.info(stats, 'send run finished');
     return stats;
   }
 
-  private async deliver(d: Delivery): Promise<'sent' | 'retried' | 'failed' | 'bounced' | 'cancelled'> {
+  /** One claimed batch's lookups: the composer's prefetch and which addresses are suppressed. */
+  private async prepare(claimed: Delivery[]): Promise<PreparedBatch> {
+    const hashes = new Map<number, string>();
+    for (const d of claimed) if (d.toAddress) hashes.set(d.id, this.signer.emailHash(normalizeEmail(d.toAddress)));
+    const [compose, suppressed] = await Promise.all([this.composer.prepare(claimed), this.repos.digests.suppressedAmong([...new Set(hashes.values())])]);
+    return { compose, hashes, suppressed };
+  }
+
+  private async deliver(d: Delivery, batch: PreparedBatch, run: RunState): Promise<'sent' | 'retried' | 'failed' | 'bounced' | 'cancelled'> {
     if (Date.now() < this.pausedUntil) {
       // Claimed before the pause: back to the queue for when it ends, the attempt not counted.
       await this.repos.deliveries.release(d.id, this.owner, { now: this.clock.now(), nextAttemptAt: new Date(this.clock.now().getTime() + (this.pausedUntil - Date.now())) });
+      run.held--;
       return 'retried';
     }
-    const finish = (status: 'sent' | 'failed' | 'bounced' | 'cancelled', extra: { smtpResponse?: string; error?: string } = {}) =>
-      this.repos.deliveries.finish(d.id, this.owner, { status, now: this.clock.now(), ...extra });
+    const finish = async (status: 'failed' | 'bounced' | 'cancelled', extra: { smtpResponse?: string; error?: string } = {}) => {
+      try {
+        await this.repos.deliveries.finish(d.id, this.owner, { status, now: this.clock.now(), ...extra });
+      } finally {
+        run.held--;
+      }
+    };
 
     if (!d.toAddress) {
       await finish('cancelled', { error: 'no recipient' });
       return 'cancelled';
     }
-    const emailHash = this.signer.emailHash(normalizeEmail(d.toAddress));
-    if (await this.repos.suppressions.isSuppressed(emailHash)) {
+    const emailHash = batch.hashes.get(d.id)!;
+    if (batch.suppressed.has(emailHash)) {
       await finish('cancelled', { error: 'address is suppressed' });
       return 'cancelled';
     }
 
     let message;
     try {
-      const composed = await this.composer.compose(d);
+      const composed = await this.composer.compose(d, batch.compose);
       if ('cancel' in composed) {
         await finish('cancelled', { error: composed.cancel });
         return 'cancelled';
@@ -172,12 +274,13 @@ export class DeliverySender {
       await this.bucket.take();
       const result = await this.transport.send(message);
       this.noteSuccess();
-      await finish('sent', { smtpResponse: result.response.slice(0, 1000) });
+      run.sent.push({ id: d.id, smtpResponse: result.response.slice(0, 1000) });
       return 'sent';
     } catch (err) {
       if (isConnectionError(err)) this.noteConnectionFailure();
       const kind = classifySendError(err);
       if (kind === 'permanent') {
+        batch.suppressed.add(emailHash); // later mail to this address in the batch is cancelled
         await this.repos.suppressions.add(emailHash, 'hard-bounce', `delivery ${d.id}: ${errorText(err).slice(0, 200)}`, this.clock.now());
         await finish('bounced', { error: errorText(err) });
         return 'bounced';
@@ -189,7 +292,11 @@ export class DeliverySender {
       // Exponential back-off with full jitter in [0.5, 1.5) of the step.
       const step = this.opts.retryBaseMs * 2 ** (d.attempts - 1);
       const now = this.clock.now();
-      await this.repos.deliveries.retryLater(d.id, this.owner, { now, nextAttemptAt: new Date(now.getTime() + step * (0.5 + Math.random())), error: errorText(err) });
+      try {
+        await this.repos.deliveries.retryLater(d.id, this.owner, { now, nextAttemptAt: new Date(now.getTime() + step * (0.5 + Math.random())), error: errorText(err) });
+      } finally {
+        run.held--;
+      }
       return 'retried';
     }
   }

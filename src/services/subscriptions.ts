@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { CONSENT_TEXT, type TermsService } from './terms.js';
 import { normalizeEmail, type Links } from './links.js';
 import type { Metrics } from '../metrics.js';
+import type { PromptCountBuffer } from './prompt-counts.js';
 
 export interface RequestMeta {
   ip: string | null;
@@ -81,6 +82,7 @@ export class SubscriptionService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly opts: LifecycleOptions,
+    private readonly counts: PromptCountBuffer,
     private readonly metrics?: Metrics,
   ) {}
 
@@ -129,50 +131,31 @@ export class SubscriptionService {
     const topics = await this.resolveTopics(input.topics);
     const email = input.email.trim();
     const normalized = normalizeEmail(email);
-    const suppressed = await this.repos.suppressions.isSuppressed(this.links.signer.emailHash(normalized));
     this.metrics?.signups.inc();
-
-    await this.repos.transaction(async (r) => {
-      const { subscriber } = await r.subscribers.upsertByEmail(email, normalized, { timeZone: this.opts.defaultTimeZone });
-      await r.promptCounts.increment(now.toISOString().slice(0, 10), topics.map((t) => t.id), 'signup');
-      if (suppressed) return;
-      const pending = await r.subscribers.requestTopics(subscriber.id, topics.map((t) => t.id), input.frequency, now);
-      await r.subscribers.recordConsent(
-        {
-          subscriberId: subscriber.id,
-          action: 'requested',
-          topics: topics.map((t) => t.slug),
-          termsVersion: terms.version,
-          termsSha256: terms.bodySha256,
-          consentText: CONSENT_TEXT[this.opts.consentMode],
-          consentMode: this.opts.consentMode,
-          sourceUrl: input.sourceUrl ?? null,
-          form: input.form,
-          ip: meta.ip,
-          userAgent: meta.userAgent?.slice(0, 500) ?? null,
-        },
-        now,
-      );
-      if (pending.length === 0) return; // already active for every topic asked
-      if (subscriber.declinedUntil && subscriber.declinedUntil > now) return;
-      const dayAgo = new Date(now.getTime() - 86_400_000);
-      if ((await r.deliveries.countRecent(subscriber.id, 'confirmation', dayAgo)) >= this.opts.confirmMailDailyLimit) return;
-      const requestId = await r.subscribers.createConfirmationRequest({
-        subscriberId: subscriber.id,
-        topicIds: pending,
-        frequency: input.frequency,
-        expiresAt: new Date(now.getTime() + this.opts.confirmTtlMs),
-        now,
-      });
-      await r.deliveries.enqueue({
-        kind: 'confirmation',
-        subscriberId: subscriber.id,
-        toAddress: subscriber.email,
-        idempotencyKey: `confirmation:${requestId}`,
-        payload: { requestId },
-        messageId: newMessageId(this.opts.mailDomain),
-        now,
-      });
+    await this.counts.add(now.toISOString().slice(0, 10), topics.map((t) => t.id), 'signup');
+    await this.repos.subscribers.requestSignup({
+      email,
+      normalized,
+      emailHash: this.links.signer.emailHash(normalized),
+      timeZone: this.opts.defaultTimeZone,
+      topicIds: topics.map((t) => t.id),
+      frequency: input.frequency,
+      consent: {
+        topics: topics.map((t) => t.slug),
+        termsVersion: terms.version,
+        termsSha256: terms.bodySha256,
+        consentText: CONSENT_TEXT[this.opts.consentMode],
+        consentMode: this.opts.consentMode,
+        sourceUrl: input.sourceUrl ?? null,
+        form: input.form,
+        ip: meta.ip,
+        userAgent: meta.userAgent?.slice(0, 500) ?? null,
+      },
+      confirmExpiresAt: new Date(now.getTime() + this.opts.confirmTtlMs),
+      mailLimitSince: new Date(now.getTime() - 86_400_000),
+      mailLimit: this.opts.confirmMailDailyLimit,
+      messageId: newMessageId(this.opts.mailDomain),
+      now,
     });
   }
 

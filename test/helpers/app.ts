@@ -43,6 +43,8 @@ export async function startTestApp(env: Record<string, string> = {}, opts: { log
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     MIGRATE_ON_START: 'false',
     ROLES: 'web',
+    // Prompt counts are buffered for a second in production; tests read them at once.
+    PROMPT_COUNT_FLUSH_MS: '0',
     ...env,
   });
   const clock = new ManualClock(new Date());

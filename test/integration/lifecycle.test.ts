@@ -354,6 +354,7 @@ describe('expiry, preferences, manage links and erasure', () => {
 
     expect((await signup({ email: 'form@example.com' })).status).toBe(202);
     expect(await sendQueued()).toHaveLength(0);
+    expect(await subscriber('form@example.com')).toBeUndefined(); // an erased address is not stored again
     expect((await fetch(url)).status).toBe(404);
   });
 

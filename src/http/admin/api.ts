@@ -1,0 +1,72 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../../context.js';
+import { actorOf } from '../auth.js';
+import { idParamSchema, slugSchema } from '../schemas.js';
+import { notFound } from '../../errors.js';
+import { requireScopeOrSession } from './session.js';
+import { consentView, deliveryView, exportView, subscriberView, subscriptionView } from './views.js';
+
+const statsQuery = z.object({
+  days: z.coerce.number().int().min(1).max(365).default(30),
+  topic: slugSchema.optional(),
+});
+
+const searchQuery = z.object({
+  q: z.string().trim().min(2, { error: 'must be at least 2 characters' }).max(254),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** GET /api/v1/stats: per-day and per-topic figures (DESIGN §5). */
+export function statsApiRouter(ctx: AppContext): Router {
+  const router = Router();
+  router.use(requireScopeOrSession(ctx, 'admin'));
+  router.get('/', async (req, res) => {
+    const q = statsQuery.parse(req.query);
+    if (q.topic && !(await ctx.repos.topics.findBySlug(q.topic))) throw notFound(`Topic "${q.topic}"`);
+    res.json(await ctx.services.adminStats.stats(q.days, q.topic));
+  });
+  return router;
+}
+
+/** The admin API of subscribers: search, one with its history, export, erasure (DESIGN §5). */
+export function subscribersApiRouter(ctx: AppContext): Router {
+  const router = Router();
+  const subscriptions = ctx.services.subscriptions;
+  router.use(requireScopeOrSession(ctx, 'admin'));
+
+  router.get('/', async (req, res) => {
+    const q = searchQuery.parse(req.query);
+    const found = await ctx.repos.subscribers.search(q.q, q.limit);
+    res.json({ subscribers: found.map(subscriberView) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const data = await subscriptions.exportData(idParamSchema.parse(req.params.id));
+    if (!data) throw notFound('Subscriber');
+    res.json({
+      subscriber: subscriberView(data.subscriber),
+      subscriptions: data.subscriptions.map(subscriptionView),
+      consentEvents: data.consentEvents.map(consentView),
+      deliveries: data.deliveries.slice(0, 100).map(deliveryView),
+    });
+  });
+
+  router.get('/:id/export', async (req, res) => {
+    const id = idParamSchema.parse(req.params.id);
+    const data = await subscriptions.exportData(id);
+    if (!data) throw notFound('Subscriber');
+    await ctx.services.admin.recordExport(id, actorOf(req));
+    res.setHeader('Content-Disposition', `attachment; filename="subscriber-${id}.json"`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(exportView(data, ctx.clock.now()));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const id = idParamSchema.parse(req.params.id);
+    if (!(await subscriptions.erase(id, 'admin', actorOf(req)))) throw notFound('Subscriber');
+    res.status(204).end();
+  });
+
+  return router;
+}
