@@ -274,6 +274,37 @@ describe.skipIf(!HAS_CHROMIUM)('signup widget in Chromium', () => {
     expect(requested!.topics.sort()).toEqual(['japan', 'nato']);
   });
 
+  it('offers the topics of the article on a page with only data-article, and signs up for the ticked ones', async () => {
+    // The article is known: it was ingested and matched japan, nato and ukraine.
+    const articleUrl = 'https://news.example/articles/russia-warns-japan-nato-arms-ukraine';
+    const ingested = await api.post('/api/v1/articles', {
+      url: articleUrl,
+      title: 'Russia Issues Warning to Japan Over NATO Arms Deal for Ukraine',
+      summary: 'Moscow warns Tokyo over a NATO procurement mechanism for Ukraine.',
+    });
+    expect(ingested.body.matchedTopics).toEqual(['japan', 'nato', 'ukraine']);
+    const { page } = await openArticle({ topics: '', article: articleUrl });
+    const widget = box(page);
+    const offered = await widget.getByRole('checkbox').evaluateAll((els) =>
+      els.map((e) => [(e as HTMLInputElement).labels?.[0]?.textContent?.trim(), (e as HTMLInputElement).checked]),
+    );
+    // Three topics of the article (the first ticked), then the consent box.
+    expect(offered.slice(0, 3).map(([name]) => name)).toEqual(expect.arrayContaining(['Japan', 'NATO', 'Ukraine']));
+    expect(offered.slice(0, 3).filter(([, checked]) => checked)).toHaveLength(1);
+    const first = offered[0]![0] as string;
+    await widget.getByRole('textbox', { name: 'Email address' }).fill('article.reader@example.com');
+    await widget.getByRole('checkbox', { name: 'Ukraine' }).check();
+    await widget.getByRole('checkbox', { name: CHECKBOX_TEXT }).check();
+    await passTimeTrap(page);
+    await widget.getByRole('button', { name: 'Sign up for free today' }).click();
+    await expect.poll(() => widget.locator('[role="status"]').textContent()).toBe(SUCCESS);
+    const saved = await subscriptionsOf('article.reader@example.com');
+    const expected = [...new Set([first, 'Ukraine'])].map((n) => n.toLowerCase()).sort();
+    expect(saved!.subscriptions.map((s) => s.topicSlug).sort()).toEqual(expected);
+    // The prompt counted as shown for the topics it offered.
+    expect(await promptCount('shown', 'ukraine')).toBeGreaterThan(0);
+  });
+
   it('shows field errors next to the fields and focuses the first invalid one', async () => {
     const { page } = await openArticle();
     const widget = box(page);
