@@ -32,7 +32,18 @@ export class JobRegistry {
 
   start(): void {
     for (const job of this.jobs) {
-      const task = cron.schedule(job.schedule, () => this.runNow(job.name), { name: job.name, noOverlap: true });
+      const task = cron.schedule(job.schedule, () => this.runNow(job.name), {
+        name: job.name,
+        noOverlap: true,
+        // node-cron's own messages (e.g. a tick skipped because the last run is still going,
+        // which is expected for long sends) go to our log, not to stderr.
+        logger: {
+          info: (m) => this.logger.debug({ job: job.name }, String(m)),
+          warn: (m) => this.logger.debug({ job: job.name }, String(m)),
+          error: (m, err) => this.logger.error({ job: job.name, err }, String(m)),
+          debug: (m) => this.logger.trace({ job: job.name }, String(m)),
+        },
+      });
       this.tasks.push(task);
     }
     this.logger.info({ jobs: this.jobs.map((j) => j.name) }, 'worker jobs scheduled');
