@@ -214,3 +214,14 @@ describe('topic pages', () => {
     expect(parsed.feed.items[0]!.title).toBe(fixture.title);
   });
 });
+
+describe('start page', () => {
+  it('lists the active topics', async () => {
+    const res = await fetch(`${app.url}/`);
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(page).toContain('href="/topics/jn"');
+    expect(page).not.toContain('href="/topics/archived-japan"');
+    expect((await fetch(`${app.url}/favicon.ico`)).status).toBe(204);
+  });
+});

@@ -21,6 +21,27 @@ export function pagesRouter(ctx: AppContext): Router {
   const notFoundPage = (title: string) =>
     page({ title, publisherName, body: html`<h1>${title}</h1><p>There is no such topic. <a href="/">Back to the start</a>.</p>` });
 
+  // The start page: every topic one can follow.
+  router.get('/', async (_req, res) => {
+    const topics = await ctx.repos.topics.list({ status: 'active' });
+    res.type('html').send(
+      page({
+        title: 'Email alerts',
+        publisherName,
+        body: html`<h1>Free email alerts from ${publisherName}</h1>
+          <p>Follow a topic and get its new articles by email, as they happen, daily or weekly.</p>
+          ${topics.length === 0 ? html`<p>No topics yet.</p>` : html`<ul class="topics">${topics.map((t) => html`<li><a href="/topics/${t.slug}">${t.name}</a>${t.description ? html` — <span class="muted">${t.description}</span>` : ''}</li>`)}</ul>`}
+          <p><a href="/manage">Manage the alerts you already have</a> · <a href="/terms">Terms &amp; Conditions</a>${ctx.config.isProduction ? '' : html` · <a href="/demo">Demo</a>`}</p>`,
+      }),
+    );
+  });
+
+  // Browsers ask for it on every page; an empty answer keeps logs and consoles quiet.
+  router.get('/favicon.ico', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=86400');
+    res.status(204).end();
+  });
+
   router.get('/topics/:slug', async (req, res) => {
     const topic = await topicOr404(req.params.slug);
     if (!topic) {
