@@ -102,6 +102,6 @@ export function createApp(ctx: AppContext): Express {
   }
 
   app.use('/api', apiNotFound);
-  app.use(errorHandler(ctx.logger));
+  app.use(errorHandler(ctx.logger, { publisherName: ctx.config.mail.publisherName }));
   return app;
 }

@@ -1,7 +1,8 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { DomainError, type ErrorIssue } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { html, page } from './html.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; issues: ErrorIssue[] } & Record<string, unknown>;
@@ -35,6 +36,9 @@ const PG_ERRORS: Record<string, { status: number; code: string; message: string 
   '22007': { status: 400, code: 'invalid_request', message: 'A date is invalid' },
   '22008': { status: 400, code: 'invalid_request', message: 'A date is out of range' },
   '22003': { status: 400, code: 'invalid_request', message: 'A number is out of range' },
+  // A NUL byte (or a character the database encoding lacks) in a value that no schema screened.
+  '22021': { status: 400, code: 'invalid_request', message: 'A value contains a character that cannot be stored' },
+  '22P05': { status: 400, code: 'invalid_request', message: 'A value contains a character that cannot be stored' },
 };
 
 interface HttpishError {
@@ -45,15 +49,62 @@ interface HttpishError {
   message?: string;
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+const PAGE_TITLES: Record<number, string> = {
+  400: 'Something in this request is not right',
+  401: 'Not signed in',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'That conflicts with what is there',
+  410: 'Gone',
+  413: 'Too much data',
+  415: 'Not a form we understand',
+  429: 'Too many requests',
+};
+
+/**
+ * Readers' pages (everything outside /api and the console, which has its own) answer errors
+ * with a page unless the client asks for JSON: a person who sends a broken form sees HTML.
+ */
+function wantsPage(req: Request): boolean {
+  const path = req.originalUrl.split('?')[0] ?? '';
+  if (path === '/api' || path.startsWith('/api/') || path === '/admin' || path.startsWith('/admin/')) return false;
+  return req.accepts(['html', 'json']) === 'html';
+}
+
+export interface ErrorHandlerOptions {
+  /** Shown on error pages; without it every error is JSON. */
+  publisherName?: string;
+}
+
+export function errorHandler(logger: Logger, opts: ErrorHandlerOptions = {}): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
+    const reply = (status: number, body: ErrorBody) => {
+      if (opts.publisherName === undefined || !wantsPage(req)) {
+        res.status(status).json(body);
+        return;
+      }
+      const title = PAGE_TITLES[status] ?? (status >= 500 ? 'Something went wrong' : 'That did not work');
+      const { message, issues } = body.error;
+      res
+        .status(status)
+        .type('html')
+        .send(
+          page({
+            title,
+            publisherName: opts.publisherName,
+            body: html`<h1>${title}</h1><p>${message}</p>
+              ${issues.length ? html`<ul class="error">${issues.map((i) => html`<li>${i.path}: ${i.message}</li>`)}</ul>` : ''}
+              <p><a href="/">Back to the start</a></p>`,
+          }),
+        );
+    };
     if (err instanceof ZodError) {
-      res.status(400).json(errorBody('invalid_request', 'The request is invalid', zodIssues(err)));
+      reply(400, errorBody('invalid_request', 'The request is invalid', zodIssues(err)));
       return;
     }
     if (err instanceof DomainError) {
-      res.status(err.status).json(errorBody(err.code, err.message, err.issues, err.details));
+      reply(err.status, errorBody(err.code, err.message, err.issues, err.details));
       return;
     }
     const e = (err ?? {}) as HttpishError & { code?: unknown };
@@ -61,21 +112,21 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // not our crash: e.g. an update that gives an article the URL of another one.
     if (typeof e.code === 'string' && PG_ERRORS[e.code]) {
       const pgErr = PG_ERRORS[e.code]!;
-      res.status(pgErr.status).json(errorBody(pgErr.code, pgErr.message));
+      reply(pgErr.status, errorBody(pgErr.code, pgErr.message));
       return;
     }
     const known = e.type ? PARSER_ERRORS[e.type] : undefined;
     if (known) {
-      res.status(known.status).json(errorBody(known.code, known.message));
+      reply(known.status, errorBody(known.code, known.message));
       return;
     }
     const status = e.status ?? e.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).json(errorBody('bad_request', e.expose && e.message ? e.message : 'The request could not be processed'));
+      reply(status, errorBody('bad_request', e.expose && e.message ? e.message : 'The request could not be processed'));
       return;
     }
     (req as { log?: Logger }).log?.error({ err }, 'unhandled error') ?? logger.error({ err }, 'unhandled error');
-    res.status(500).json(errorBody('internal_error', 'Something went wrong on our side; the error has been logged'));
+    reply(500, errorBody('internal_error', 'Something went wrong on our side; the error has been logged'));
   };
 }
 

@@ -15,6 +15,10 @@ import {
   topicPatchSchema,
   topicTestSchema,
   widgetConfigQuerySchema,
+  deliveriesQuerySchema,
+  bounceSchema,
+  statsQuerySchema,
+  subscriberSearchQuerySchema,
 } from './schemas.js';
 
 // The OpenAPI document of the public contract (DESIGN §5), generated from the zod schemas the
@@ -29,36 +33,6 @@ export interface OpenApiOptions {
   version: string;
   publisherName: string;
 }
-
-// ------------------------------------------------------------------ request shapes not in schemas.ts
-// These live next to their routes (digests.ts, admin/api.ts) unexported; mirrored here for the
-// document only. Keep them in step with the route files.
-
-const deliveriesQuery = z.object({
-  status: z.enum(['queued', 'sending', 'sent', 'failed', 'bounced', 'cancelled']).optional(),
-  kind: z.enum(['confirmation', 'manage-link', 'digest', 'test']).optional(),
-  before: z.coerce.number().int().min(1).optional().meta({ description: 'Only deliveries with a smaller id (keyset paging)' }),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-
-const bounceBody = z
-  .strictObject({
-    email: z.string().max(254).optional().meta({ description: 'The bounced address, or the VERP return path bounces+<delivery>@BOUNCE_DOMAIN' }),
-    messageId: z.string().max(300).optional().meta({ description: 'Message-ID of the bounced mail' }),
-    type: z.enum(['hard', 'soft', 'complaint']),
-    detail: z.string().max(2000).optional(),
-  })
-  .meta({ description: 'Give email or messageId (or both).' });
-
-const statsQuery = z.object({
-  days: z.coerce.number().int().min(1).max(365).default(30),
-  topic: slugSchema.optional(),
-});
-
-const subscriberSearchQuery = z.object({
-  q: z.string().min(2).max(254).meta({ description: 'Part of an address (at least 2 characters)' }),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-});
 
 // ------------------------------------------------------------------ response shapes
 
@@ -536,7 +510,7 @@ const SubscriberDetail = z.object({ subscriber: Subscriber, subscriptions: z.arr
     operationId: 'listDeliveries',
     summary: 'The delivery log, newest first',
     ...admin('admin'),
-    request: { query: deliveriesQuery },
+    request: { query: deliveriesQuerySchema },
     responses: {
       200: json(
         z.object({
@@ -559,7 +533,7 @@ const SubscriberDetail = z.object({ subscriber: Subscriber, subscriptions: z.arr
     summary: 'Bounce / complaint webhook',
     description: 'Hard bounces and complaints suppress the address; soft bounces do after repeated failures.',
     ...admin('bounces'),
-    request: jsonBody(bounceBody),
+    request: jsonBody(bounceSchema),
     responses: {
       200: json(z.object({ type: z.enum(['hard', 'soft', 'complaint']), suppressed: z.boolean(), unsubscribed: z.number().int(), deliveryId: z.number().int().nullable() }), 'Recorded'),
       400: E[400],
@@ -577,7 +551,7 @@ const SubscriberDetail = z.object({ subscriber: Subscriber, subscriptions: z.arr
     operationId: 'getStats',
     summary: 'Per day and topic: shown, dismissed, signups, confirmations, declines, unsubscribes, sent, bounced',
     ...admin('admin', true),
-    request: { query: statsQuery },
+    request: { query: statsQuerySchema },
     responses: {
       200: json(z.object({ from: z.string(), to: z.string(), days: z.array(z.record(z.string(), z.unknown())), topics: z.array(z.record(z.string(), z.unknown())) }), 'The figures'),
       400: E[400],
@@ -593,7 +567,7 @@ const SubscriberDetail = z.object({ subscriber: Subscriber, subscriptions: z.arr
     operationId: 'searchSubscribers',
     summary: 'Search subscribers by address',
     ...admin('admin', true),
-    request: { query: subscriberSearchQuery },
+    request: { query: subscriberSearchQuerySchema },
     responses: { 200: json(z.object({ subscribers: z.array(Subscriber) }), 'Matching subscribers'), 400: E[400], 401: E[401], 403: E[403] },
   });
   path({
@@ -641,6 +615,15 @@ const SubscriberDetail = z.object({ subscriber: Subscriber, subscriptions: z.arr
     operationId: 'getOpenApi',
     summary: 'This document',
     responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+  });
+
+  path({
+    method: 'get',
+    path: '/api/docs',
+    tags: ['Meta'],
+    operationId: 'getApiDocs',
+    summary: 'This document as a page',
+    responses: { 200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } } },
   });
 
   // ---------------------------------------------------------------- pages (HTML, no JavaScript needed)

@@ -1,8 +1,9 @@
 import { rateLimit } from 'express-rate-limit';
-import { errorBody } from './errors.js';
+import { DomainError } from '../errors.js';
 
 /**
- * Per-IP limit with the API's error shape. The store is per process: with several web
+ * Per-IP limit. Over it, a 429 goes through the one error handler, so API callers get the JSON
+ * error shape and readers of a page get a page. The store is per process: with several web
  * processes behind a balancer the effective limit is multiplied by their number.
  */
 export function perIpLimit(limitPerMinute: number, message = 'Too many requests; please try again in a minute') {
@@ -11,8 +12,8 @@ export function perIpLimit(limitPerMinute: number, message = 'Too many requests;
     limit: limitPerMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    handler: (_req, res) => {
-      res.status(429).json(errorBody('rate_limited', message));
+    handler: (_req, _res, next) => {
+      next(new DomainError(429, 'rate_limited', message));
     },
   });
 }

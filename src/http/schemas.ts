@@ -110,7 +110,7 @@ export const signupSchema = z.object({
 
 export const widgetConfigQuerySchema = z.object({
   topics: z.preprocess(csvList, z.array(z.string().max(80)).max(20)).optional(),
-  article: z.string().max(2048).optional(),
+  article: text(2048).optional(),
 });
 
 export const promptEventSchema = z.strictObject({
@@ -124,3 +124,32 @@ export const termsPublishSchema = z.strictObject({
 });
 
 export const manageRequestSchema = z.object({ email: emailSchema });
+
+// ---- admin and relay query/body shapes (shared with the OpenAPI document)
+
+export const deliveriesQuerySchema = z.object({
+  status: z.enum(['queued', 'sending', 'sent', 'failed', 'bounced', 'cancelled']).optional(),
+  kind: z.enum(['confirmation', 'manage-link', 'digest', 'test']).optional(),
+  before: z.coerce.number().int().min(1).optional().meta({ description: 'Only deliveries with a smaller id (keyset paging)' }),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const bounceSchema = z
+  .strictObject({
+    email: z.string().max(254).optional().meta({ description: 'The bounced address, or the VERP return path bounces+<delivery>@BOUNCE_DOMAIN' }),
+    messageId: z.string().max(300).optional().meta({ description: 'Message-ID of the bounced mail' }),
+    type: z.enum(['hard', 'soft', 'complaint'], { error: 'must be hard, soft or complaint' }),
+    detail: z.string().max(2000).optional(),
+  })
+  .refine((b) => b.email || b.messageId, { error: 'give the address (email) or the Message-ID (messageId)', path: ['email'] })
+  .meta({ description: 'Give email or messageId (or both).' });
+
+export const statsQuerySchema = z.object({
+  days: z.coerce.number().int().min(1).max(365).default(30),
+  topic: slugSchema.optional(),
+});
+
+export const subscriberSearchQuerySchema = z.object({
+  q: z.string().trim().min(2, { error: 'must be at least 2 characters' }).max(254).meta({ description: 'Part of an address (at least 2 characters)' }),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});

@@ -27,9 +27,13 @@ export class LinkSigner {
     const dot = token.indexOf('.');
     if (dot <= 0) return undefined;
     const payload = token.slice(0, dot);
-    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    const givenText = token.slice(dot + 1);
+    const given = Buffer.from(givenText, 'base64url');
     const expected = this.mac(purpose, payload);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    // Lenient decoding ignores the spare low bits of the last character (and stray characters):
+    // without this, a MAC with its last character changed would still verify.
+    if (given.toString('base64url') !== givenText) return undefined;
     // base64url decoding is lenient; re-encoding must give back exactly the signed payload.
     const decoded = Buffer.from(payload, 'base64url');
     if (decoded.toString('base64url') !== payload) return undefined;

@@ -1,28 +1,17 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../../context.js';
 import { actorOf } from '../auth.js';
-import { idParamSchema, slugSchema } from '../schemas.js';
+import { idParamSchema, statsQuerySchema, subscriberSearchQuerySchema } from '../schemas.js';
 import { notFound } from '../../errors.js';
 import { requireScopeOrSession } from './session.js';
 import { consentView, deliveryView, exportView, subscriberView, subscriptionView } from './views.js';
-
-const statsQuery = z.object({
-  days: z.coerce.number().int().min(1).max(365).default(30),
-  topic: slugSchema.optional(),
-});
-
-const searchQuery = z.object({
-  q: z.string().trim().min(2, { error: 'must be at least 2 characters' }).max(254),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-});
 
 /** GET /api/v1/stats: per-day and per-topic figures (DESIGN §5). */
 export function statsApiRouter(ctx: AppContext): Router {
   const router = Router();
   router.use(requireScopeOrSession(ctx, 'admin'));
   router.get('/', async (req, res) => {
-    const q = statsQuery.parse(req.query);
+    const q = statsQuerySchema.parse(req.query);
     if (q.topic && !(await ctx.repos.topics.findBySlug(q.topic))) throw notFound(`Topic "${q.topic}"`);
     res.json(await ctx.services.adminStats.stats(q.days, q.topic));
   });
@@ -36,7 +25,7 @@ export function subscribersApiRouter(ctx: AppContext): Router {
   router.use(requireScopeOrSession(ctx, 'admin'));
 
   router.get('/', async (req, res) => {
-    const q = searchQuery.parse(req.query);
+    const q = subscriberSearchQuerySchema.parse(req.query);
     const found = await ctx.repos.subscribers.search(q.q, q.limit);
     res.json({ subscribers: found.map(subscriberView) });
   });

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../context.js';
 import { actorOf, requireScope } from '../auth.js';
-import { emailSchema, idParamSchema } from '../schemas.js';
+import { bounceSchema, deliveriesQuerySchema, emailSchema, idParamSchema } from '../schemas.js';
 import { notFound } from '../../errors.js';
 import { newMessageId } from '../../services/subscriptions.js';
 import type { Delivery } from '../../repositories/deliveries.js';
@@ -20,22 +20,6 @@ const deliveryView = (d: Delivery) => ({
   createdAt: d.createdAt.toISOString(),
   sentAt: d.sentAt?.toISOString() ?? null,
 });
-
-const deliveriesQuery = z.object({
-  status: z.enum(['queued', 'sending', 'sent', 'failed', 'bounced', 'cancelled']).optional(),
-  kind: z.enum(['confirmation', 'manage-link', 'digest', 'test']).optional(),
-  before: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-
-const bounceSchema = z
-  .strictObject({
-    email: z.string().max(254).optional(),
-    messageId: z.string().max(300).optional(),
-    type: z.enum(['hard', 'soft', 'complaint'], { error: 'must be hard, soft or complaint' }),
-    detail: z.string().max(2000).optional(),
-  })
-  .refine((b) => b.email || b.messageId, { error: 'give the address (email) or the Message-ID (messageId)', path: ['email'] });
 
 /** Digests, deliveries and bounces: the admin's and the relay's side of the pipeline. */
 export function digestsRouter(ctx: AppContext): Router {
@@ -80,7 +64,7 @@ export function digestsRouter(ctx: AppContext): Router {
   });
 
   router.get('/deliveries', admin, async (req, res) => {
-    const q = deliveriesQuery.parse(req.query);
+    const q = deliveriesQuerySchema.parse(req.query);
     const rows = await ctx.repos.deliveries.list({ status: q.status, kind: q.kind, beforeId: q.before, limit: q.limit });
     res.json({ deliveries: rows.map(deliveryView), counts: await ctx.repos.deliveries.countByStatus(), sender: ctx.services.sender.state() });
   });

@@ -38,6 +38,12 @@ export function docsRouter(ctx: AppContext): Router {
 
 // ------------------------------------------------------------------ rendering
 
+/** Descriptions use Markdown's `code` spans and nothing else: render those, escape the rest. */
+const inline = (text: unknown): SafeHtml =>
+  html`${String(text ?? '')
+    .split(/(`[^`]+`)/)
+    .map((part) => (part.length > 2 && part.startsWith('`') && part.endsWith('`') ? html`<code>${part.slice(1, -1)}</code>` : part))}`;
+
 function renderDocs(doc: OpenApiDocument): SafeHtml {
   const components = (doc.components?.schemas ?? {}) as Record<string, Schema>;
   const refName = (ref: string) => ref.replace('#/components/schemas/', '');
@@ -71,10 +77,10 @@ function renderDocs(doc: OpenApiDocument): SafeHtml {
     const props = s.properties as Record<string, Schema> | undefined;
     if (!props || Object.keys(props).length === 0) return html`<p>${name ? html`<code>${name}</code>: ` : ''}${describe(s)}${s.description ? html` — ${s.description}` : ''}</p>`;
     const required = new Set<string>((s.required as string[] | undefined) ?? []);
-    return html`${name ? html`<p><code>${name}</code>${s.description ? html` — ${s.description}` : ''}</p>` : s.description ? html`<p>${s.description}</p>` : ''}
+    return html`${name ? html`<p><code>${name}</code>${s.description ? html` — ${inline(s.description)}` : ''}</p>` : s.description ? html`<p>${inline(s.description)}</p>` : ''}
       <table class="api-fields"><thead><tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Description</th></tr></thead><tbody>
       ${Object.entries(props).map(
-        ([key, p]) => html`<tr><td><code>${key}</code></td><td>${describe(p)}</td><td>${required.has(key) ? 'yes' : 'no'}</td><td>${resolve(p).description ?? ''}</td></tr>`,
+        ([key, p]) => html`<tr><td><code>${key}</code></td><td>${describe(p)}</td><td>${required.has(key) ? 'yes' : 'no'}</td><td>${inline(resolve(p).description)}</td></tr>`,
       )}
       </tbody></table>${s.additionalProperties === false ? html`<p class="muted">Other fields are refused.</p>` : ''}`;
   }
@@ -92,35 +98,35 @@ function renderDocs(doc: OpenApiDocument): SafeHtml {
     const security = (o.op.security ?? []) as Record<string, string[]>[];
     return html`<section class="api-op" id="${anchor(o)}">
       <h3><span class="api-method">${o.method.toUpperCase()}</span> <code>${o.path}</code></h3>
-      ${o.op.summary ? html`<p><strong>${o.op.summary}</strong></p>` : ''}
-      ${o.op.description ? html`<p>${o.op.description}</p>` : ''}
+      ${o.op.summary ? html`<p><strong>${inline(o.op.summary)}</strong></p>` : ''}
+      ${o.op.description ? html`<p>${inline(o.op.description)}</p>` : ''}
       <p class="muted">${security.length
         ? html`Authentication: ${security.map((s) => Object.entries(s).map(([k, scopes]) => `${k}${scopes.length ? ` (${scopes.join(', ')})` : ''}`)).flat().join(' or ')}`
         : 'No authentication'}</p>
       ${params.length
         ? html`<h4>Parameters</h4><table class="api-fields"><thead><tr><th scope="col">Name</th><th scope="col">In</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Description</th></tr></thead><tbody>
-          ${params.map((p) => html`<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${describe(p.schema)}</td><td>${p.required ? 'yes' : 'no'}</td><td>${p.description ?? p.schema?.description ?? ''}</td></tr>`)}
+          ${params.map((p) => html`<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${describe(p.schema)}</td><td>${p.required ? 'yes' : 'no'}</td><td>${inline(p.description ?? p.schema?.description)}</td></tr>`)}
           </tbody></table>`
         : ''}
       ${body
-        ? html`<h4>Request body${body.required ? '' : ' (optional)'}</h4>${body.description ? html`<p>${body.description}</p>` : ''}
+        ? html`<h4>Request body${body.required ? '' : ' (optional)'}</h4>${body.description ? html`<p>${inline(body.description)}</p>` : ''}
           ${Object.entries((body.content ?? {}) as Record<string, { schema?: Schema }>).map(([type, c], i) => html`<p>Content type <code>${type}</code>${i > 0 ? ' (same fields)' : ''}</p>${i === 0 ? fields(c.schema) : ''}`)}`
         : ''}
       <h4>Responses</h4>
       <dl class="api-responses">
       ${Object.entries((o.op.responses ?? {}) as Record<string, Schema>).map(([status, r]) => {
         const content = Object.entries((r.content ?? {}) as Record<string, { schema?: Schema }>);
-        return html`<dt><code>${status}</code></dt><dd>${r.description ?? ''}${content.map(([type, c]) => html` <span class="muted">${type}${c.schema?.$ref ? html`: <a href="#schema-${refName(c.schema.$ref)}">${refName(c.schema.$ref)}</a>` : ''}</span>`)}</dd>`;
+        return html`<dt><code>${status}</code></dt><dd>${inline(r.description)}${content.map(([type, c]) => html` <span class="muted">${type}${c.schema?.$ref ? html`: <a href="#schema-${refName(c.schema.$ref)}">${refName(c.schema.$ref)}</a>` : ''}</span>`)}</dd>`;
       })}
       </dl>
     </section>`;
   };
 
   return html`<h1>API reference</h1>
-    <p>${doc.info.description ?? ''}</p>
+    <p>${inline(doc.info.description)}</p>
     <p>Base URL <code>${doc.servers?.[0]?.url ?? ''}</code>, version ${doc.info.version}. The same document as JSON: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (OpenAPI ${doc.openapi}).</p>
     <h2>Authentication</h2>
-    <dl>${Object.entries(schemes).map(([name, s]) => html`<dt><code>${name}</code></dt><dd>${s.description ?? ''}</dd>`)}</dl>
+    <dl>${Object.entries(schemes).map(([name, s]) => html`<dt><code>${name}</code></dt><dd>${inline(s.description)}</dd>`)}</dl>
     <nav aria-label="Operations"><h2>Operations</h2>
       ${tags.map(
         (t) => html`<h3>${t.name}</h3><ul>${ops
