@@ -53,6 +53,24 @@ function toArticle(r: Pick<ArticleRow, (typeof COLUMNS)[number]>): Article {
   };
 }
 
+/** The columns an article's content fills, on insert and on update alike. */
+function contentColumns(a: ArticleWrite, searchText: string) {
+  return {
+    external_id: a.externalId,
+    url: a.url,
+    title: a.title,
+    summary: a.summary,
+    body: a.body,
+    tags: a.tags,
+    section: a.section,
+    language: a.language,
+    published_at: a.publishedAt,
+    content_hash: a.contentHash,
+    // Our own stems (see src/matching/text.ts searchText), so forward search sees what the matcher sees.
+    search_vector: sql<string>`to_tsvector('simple', ${searchText})`,
+  };
+}
+
 export interface ArticleListFilter {
   topicId?: number;
   since?: Date;
@@ -94,21 +112,7 @@ export class ArticlesRepository {
   async insert(a: ArticleWrite, searchText: string): Promise<Article | undefined> {
     const row = await this.db
       .insertInto('articles')
-      .values({
-        external_id: a.externalId,
-        url: a.url,
-        title: a.title,
-        summary: a.summary,
-        body: a.body,
-        tags: a.tags,
-        section: a.section,
-        language: a.language,
-        published_at: a.publishedAt,
-        content_hash: a.contentHash,
-        source: a.source,
-        feed_id: a.feedId ?? null,
-        search_vector: sql<string>`to_tsvector('simple', ${searchText})`,
-      })
+      .values({ ...contentColumns(a, searchText), source: a.source, feed_id: a.feedId ?? null })
       .onConflict((oc) => oc.doNothing())
       .returning(COLUMNS)
       .executeTakeFirst();
@@ -118,20 +122,7 @@ export class ArticlesRepository {
   async update(id: number, a: ArticleWrite, searchText: string): Promise<Article> {
     const row = await this.db
       .updateTable('articles')
-      .set({
-        external_id: a.externalId,
-        url: a.url,
-        title: a.title,
-        summary: a.summary,
-        body: a.body,
-        tags: a.tags,
-        section: a.section,
-        language: a.language,
-        published_at: a.publishedAt,
-        content_hash: a.contentHash,
-        search_vector: sql<string>`to_tsvector('simple', ${searchText})`,
-        updated_at: sql<Date>`now()`,
-      })
+      .set({ ...contentColumns(a, searchText), updated_at: sql<Date>`now()` })
       .where('id', '=', id)
       .returning(COLUMNS)
       .executeTakeFirstOrThrow();

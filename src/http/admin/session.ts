@@ -3,7 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../../context.js';
 import type { AdminSession } from '../../repositories/admin.js';
 import { DomainError } from '../../errors.js';
-import { hasScope } from '../../services/tokens.js';
+import { requireScope } from '../auth.js';
 import type { ApiScope } from '../../db/types.js';
 
 // Console sessions travel in one cookie: HttpOnly, SameSite=Lax, Secure (and __Host-) under
@@ -82,6 +82,7 @@ export function csrfOk(req: Request, session: AdminSession): boolean {
  */
 export function requireScopeOrSession(ctx: AppContext, scope: ApiScope): RequestHandler {
   const load = loadSession(ctx);
+  const bearer = requireScope(ctx, scope);
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (!header) {
@@ -97,14 +98,6 @@ export function requireScopeOrSession(ctx: AppContext, scope: ApiScope): Request
       res.setHeader('WWW-Authenticate', 'Bearer realm="topic-alerts"');
       throw new DomainError(401, 'unauthorized', 'An API token is required: Authorization: Bearer <token>');
     }
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const token = match ? await ctx.services.tokens.authenticate(match[1]!) : undefined;
-    if (!token) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="topic-alerts", error="invalid_token"');
-      throw new DomainError(401, 'unauthorized', 'The API token is invalid or revoked');
-    }
-    if (!hasScope(token, scope)) throw new DomainError(403, 'forbidden', `This token lacks the "${scope}" scope`);
-    res.locals.actor = `token:${token.name}#${token.id}`;
-    next();
+    return bearer(req, res, next);
   };
 }
