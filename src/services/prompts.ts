@@ -91,7 +91,9 @@ export class PromptService {
   }
 
   async config(slugs: string[], article: string | undefined): Promise<{ config: WidgetConfig; etag: string }> {
-    const key = `${slugs.join(',')}|${article ?? ''}`;
+    // The terms version is part of the key: a newly published version shows at once (a signup
+    // on the old one gets 409 terms_outdated and the widget reloads this).
+    const key = `${(await this.terms.current())?.version ?? 0}|${slugs.join(',')}|${article ?? ''}`;
     const hit = this.configCache.get(key);
     const nowMs = Date.now();
     if (hit && nowMs - hit.at < TOPICS_CACHE_MS) return hit.value;

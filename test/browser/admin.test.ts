@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { apiClient } from '../helpers/api.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -9,11 +10,8 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 // tune a topic with the live query test, publish terms, answer a data request, watch a digest
 // run finish; axe on every page; screenshots for review in test/artifacts/.
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) console.warn(`test/browser: ${CHROMIUM} not found, admin console browser tests skipped (apt-get install -y chromium; .ci/run installs it)`);
 
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const AXE_SOURCE = HAS_CHROMIUM ? readFileSync(fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8') : '';
 const EMAIL = 'editor@example.com';
 const PASSWORD = 'a long enough password';
@@ -55,10 +53,7 @@ describe.skipIf(!HAS_CHROMIUM)('admin console in Chromium', () => {
     for (let i = 0; i < 40; i++) await app.ctx.services.prompts.record(['japan', 'nato'], 'shown');
     for (let i = 0; i < 7; i++) await app.ctx.services.prompts.record(['japan'], 'dismissed');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ reducedMotion: 'reduce', viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));

@@ -1,20 +1,18 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { apiClient } from '../helpers/api.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 // The embeddable signup box in headless Debian Chromium, on an article page served from another
 // origin than the service (as on a publisher's site), against the real app and database.
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) console.warn(`test/browser: ${CHROMIUM} not found, browser tests skipped (apt-get install -y chromium; .ci/run installs it)`);
 
-const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const AXE = fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url));
 const ARTICLE = readFileSync(new URL('./fixtures/article-page.txt', import.meta.url), 'utf8');
 // (a copy of /work/shared/fixtures/article-page.txt: the real page the box comes from)
@@ -101,10 +99,7 @@ describe.skipIf(!HAS_CHROMIUM)('signup widget in Chromium', () => {
     ]) {
       expect((await api.post('/api/v1/topics', { slug, name, query })).status).toBe(201);
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterEach(async () => {
