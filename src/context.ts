@@ -23,6 +23,7 @@ import { compileTemplates, createSmtpTransport, type MailTemplates, type MailTra
 import { createOutboxTransport } from './mail/outbox.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PromptCountBuffer } from './services/prompt-counts.js';
+import { ActiveTopicCache } from './services/topic-cache.js';
 import { AdminService } from './services/admin.js';
 import { AdminStatsService } from './services/admin-stats.js';
 
@@ -81,6 +82,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     (await openDatabase({ url: config.database.url, pgliteDir: config.database.pgliteDir, poolSize: config.database.poolSize }));
   const repos = createRepositories(database.db);
   const jobs = new JobRegistry(logger);
+  const activeTopics = new ActiveTopicCache(repos.topics);
   const matcher = new MatcherService({
     topics: repos.topics,
     articles: repos.articles,
@@ -88,6 +90,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     maxQueryTerms: config.matching.maxQueryTerms,
     syncIntervalMs: config.matching.topicSyncIntervalMs,
     pool: database.pool,
+    // Any change to topics (name, status, prompt settings) reaches the caches built from them.
+    onTopicsChanged: () => activeTopics.invalidate(),
   });
   const templates = await compileTemplates(TEMPLATES_DIR);
   const metrics = createMetrics();
@@ -152,7 +156,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       minFormAgeMs: 2000,
       maxFormAgeMs: 2 * 86_400_000,
       mailDomain,
-    }, promptCounts, metrics),
+    }, promptCounts, activeTopics, metrics),
     prompts: new PromptService(repos, terms, links, clock, {
       consentMode: config.consentMode,
       baseUrl: config.http.baseUrl,
@@ -160,7 +164,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       snoozeDays: config.lifecycle.promptSnoozeDays,
       maxTopics: config.lifecycle.promptMaxTopics,
       defaultTopics: config.lifecycle.promptDefaultTopics,
-    }, promptCounts, metrics),
+    }, promptCounts, activeTopics, metrics),
     composer,
     sender: new DeliverySender(repos, composer, transport, signer, clock, logger, {
       batchSize: config.sending.batchSize,

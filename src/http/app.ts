@@ -22,6 +22,7 @@ import { docsRouter } from './routes/docs.js';
 import { demoRouter } from './routes/demo.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
+const HOT_PATHS = /^\/(widget\.js|api\/v1\/widget-config|api\/v1\/prompt-events)(\?|$)/;
 
 export function createApp(ctx: AppContext): Express {
   const app = express();
@@ -42,7 +43,10 @@ export function createApp(ctx: AppContext): Express {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // Every page view of the publisher's site asks for the widget and its config: their
+      // successes are counted in /metrics, not written one line each; failures still are.
+      customLogLevel: (req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : HOT_PATHS.test(req.url ?? '') ? 'silent' : 'info',
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );

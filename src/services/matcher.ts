@@ -15,6 +15,8 @@ export interface MatcherDeps {
   pool?: pg.Pool;
   /** How many recent articles measure term rarity for anchor choice. */
   raritySample?: number;
+  /** Told after the index took in a change of the topics (made here or in another process). */
+  onTopicsChanged?: () => void;
 }
 
 /**
@@ -127,8 +129,10 @@ export class MatcherService {
         changed++;
       }
     }
+    const first = this.version === -1;
     this.version = version;
     if (changed > 0) this.deps.logger.debug({ changed, version }, 'topic index updated');
+    if (!first) this.deps.onTopicsChanged?.();
   }
 
   private async measureRarity(): Promise<Map<string, number>> {

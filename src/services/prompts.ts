@@ -7,6 +7,7 @@ import { CONSENT_TEXT, type TermsService } from './terms.js';
 import type { Links } from './links.js';
 import type { Metrics } from '../metrics.js';
 import type { PromptCountBuffer } from './prompt-counts.js';
+import type { ActiveTopicCache } from './topic-cache.js';
 
 export interface WidgetConfig {
   topics: { slug: string; name: string; checked: boolean }[];
@@ -39,7 +40,6 @@ const CONFIG_CACHE_ENTRIES = 5000;
  * every page view.
  */
 export class PromptService {
-  private topicCache: { at: number; bySlug: Map<string, Topic> } | undefined;
   /** Computed answers by (topics, article), for as long as the topic cache: most page views hit it. */
   private configCache = new Map<string, { at: number; value: { config: WidgetConfig; etag: string } }>();
 
@@ -50,22 +50,19 @@ export class PromptService {
     private readonly clock: Clock,
     private readonly opts: PromptOptions,
     private readonly counts: PromptCountBuffer,
+    private readonly topics: ActiveTopicCache,
     private readonly metrics?: Metrics,
-  ) {}
-
-  private async activeTopics(): Promise<Map<string, Topic>> {
-    const now = Date.now();
-    if (!this.topicCache || now - this.topicCache.at > TOPICS_CACHE_MS) {
-      const topics = await this.repos.topics.list({ status: 'active' });
-      this.topicCache = { at: now, bySlug: new Map(topics.map((t) => [t.slug, t])) };
-    }
-    return this.topicCache.bySlug;
+  ) {
+    topics.onInvalidate(() => this.configCache.clear());
   }
 
-  /** Forget cached topics (after a change in this process). */
+  private activeTopics(): Promise<Map<string, Topic>> {
+    return this.topics.bySlug();
+  }
+
+  /** Forget cached topics and answers (topics changed). */
   invalidate(): void {
-    this.topicCache = undefined;
-    this.configCache.clear();
+    this.topics.invalidate();
   }
 
   /**

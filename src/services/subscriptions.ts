@@ -11,6 +11,7 @@ import { CONSENT_TEXT, type TermsService } from './terms.js';
 import { normalizeEmail, type Links } from './links.js';
 import type { Metrics } from '../metrics.js';
 import type { PromptCountBuffer } from './prompt-counts.js';
+import type { ActiveTopicCache } from './topic-cache.js';
 
 export interface RequestMeta {
   ip: string | null;
@@ -83,21 +84,21 @@ export class SubscriptionService {
     private readonly logger: Logger,
     private readonly opts: LifecycleOptions,
     private readonly counts: PromptCountBuffer,
+    private readonly activeTopics: ActiveTopicCache,
     private readonly metrics?: Metrics,
   ) {}
 
   /** Active topics by slug; unknown or archived ones are a 400 naming them. */
   async resolveTopics(slugs: string[], path = 'topics'): Promise<Topic[]> {
     const unique = [...new Set(slugs)];
-    const found = await this.repos.topics.findBySlugs(unique);
-    const active = found.filter((t) => t.status === 'active');
-    const missing = unique.filter((s) => !active.some((t) => t.slug === s));
+    const active = await this.activeTopics.bySlug();
+    const missing = unique.filter((s) => !active.has(s));
     if (missing.length > 0) {
       throw new DomainError(400, 'unknown_topics', `Unknown or archived topics: ${missing.join(', ')}`, [
         { path, message: `unknown or archived: ${missing.join(', ')}` },
       ]);
     }
-    return unique.map((s) => active.find((t) => t.slug === s)!);
+    return unique.map((s) => active.get(s)!);
   }
 
   /**
