@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
 
-const FEEDS = new URL('../../../shared/fixtures/feeds/', import.meta.url);
+const FEEDS = new URL('../fixtures/feeds/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FEEDS));
 
 let app: TestApp;
