@@ -289,9 +289,15 @@ async function pgBaseline(topics: { id: number; query: string }[]): Promise<PgRe
 
 // ------------------------------------------------------------------ run
 
-/** Items per second of `pass` (which handles `n` items), repeating passes for at least `minMs`. */
+/**
+ * Items per second of `pass` (which handles `n` items), repeating passes for at least `minMs`.
+ * Wall clock, plus the same per second of process CPU time in `lastCpuRate` (robust when other
+ * processes compete for the cores; includes V8's GC helper threads).
+ */
+let lastCpuRate = 0;
 function rate(n: number, pass: () => void, minMs = 1000): number {
   let items = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let elapsed = 0;
   do {
@@ -299,6 +305,8 @@ function rate(n: number, pass: () => void, minMs = 1000): number {
     items += n;
     elapsed = performance.now() - t0;
   } while (elapsed < minMs);
+  const c = process.cpuUsage(c0);
+  lastCpuRate = items / ((c.user + c.system) / 1e6);
   return items / (elapsed / 1000);
 }
 
@@ -338,15 +346,18 @@ for (const nTopics of TOPIC_COUNTS) {
   const articlesPerS = rate(N_ARTICLES, () => {
     for (let i = 0; i < N_ARTICLES; i++) ix.match(prepareArticle(articles[i]));
   });
+  const articlesPerCpuS = lastCpuRate;
   log(`index: ${articlesPerS.toFixed(0)} articles/s end to end, ${(matches / N_ARTICLES).toFixed(1)} matches/article`);
   const prepareOnlyPerS = rate(N_ARTICLES, () => {
     for (const a of articles) prepareArticle(a);
   });
+  const prepareOnlyPerCpuS = lastCpuRate;
   // the parts separately, on a retained sample of prepared articles
   const prepared = articles.slice(0, Math.min(N_ARTICLES, 2000)).map(prepareArticle);
   const matchOnlyPerS = rate(prepared.length, () => {
     for (const p of prepared) ix.match(p);
   });
+  const matchOnlyPerCpuS = lastCpuRate;
 
   // scan baseline on a sample, same prepare step, same interpreter; checks equality too
   const scanN = Math.max(20, Math.min(N_ARTICLES, Math.round((QUICK ? 4e6 : 4e7) / nTopics)));
@@ -354,9 +365,11 @@ for (const nTopics of TOPIC_COUNTS) {
   const scanPerS = rate(scanN, () => {
     for (let i = 0; i < scanN; i++) ix.matchByScan(prepareArticle(articles[i]));
   });
+  const scanPerCpuS = lastCpuRate;
   const scanOnlyPerS = rate(scanN, () => {
     for (let i = 0; i < scanN; i++) ix.matchByScan(prepared[i]);
   });
+  const scanOnlyPerCpuS = lastCpuRate;
   for (let i = 0; i < scanN; i++) {
     const a = ix.matchByScan(prepared[i]).join(',');
     const b = ix.match(prepared[i]).join(',');
@@ -388,6 +401,13 @@ for (const nTopics of TOPIC_COUNTS) {
     scan_only_articles_per_s: round(scanOnlyPerS),
     match_only_ratio: round(matchOnlyPerS / scanOnlyPerS, 1),
     prepare_only_articles_per_s: round(prepareOnlyPerS),
+    // the same rates per second of process CPU time (the machine may be shared)
+    cpu_articles_per_s: round(articlesPerCpuS),
+    cpu_scan_articles_per_s: round(scanPerCpuS),
+    cpu_ratio: round(articlesPerCpuS / scanPerCpuS, 1),
+    cpu_match_only_articles_per_s: round(matchOnlyPerCpuS),
+    cpu_scan_only_articles_per_s: round(scanOnlyPerCpuS),
+    cpu_prepare_only_articles_per_s: round(prepareOnlyPerCpuS),
     bytes_per_topic: round((after - before) / nTopics, 1),
     index_approx_bytes_per_topic: round(stats.approxBytes / nTopics, 1),
     distinct_queries: stats.entries,

@@ -27,8 +27,18 @@
  * Not thread-safe; one index per process is the intended use (use `build` at start-up, then
  * `upsert` / `remove` as topics change).
  */
-import { canonicalize, parseQuery, type ParseOptions, type QueryNode } from './query.js';
-import { internedCount, internTerm, internVersion, lookupTerm, resolveTerms, termKey, type PreparedArticle } from './text.js';
+import { canonicalize, DEFAULT_MAX_TERMS, parseQuery, type ParseOptions, type QueryNode } from './query.js';
+import {
+  internedCount,
+  internTerm,
+  internVersion,
+  lookupTerm,
+  normalizeLanguage,
+  queryWordId,
+  resolveTerms,
+  termKey,
+  type PreparedArticle,
+} from './text.js';
 
 export { toTsQueryPrefilter } from './pg.js';
 export { evaluate } from './reference.js';
@@ -199,9 +209,9 @@ export class TopicIndex {
     for (const t of topics) {
       try {
         checkTopicId(t.id);
-        const node = typeof t.query === 'string' ? parseQuery(t.query, idx.parseOpts) : t.query;
+        const e = idx.entryForQuery(t.query);
         idx.removeTopic(t.id);
-        idx.attach(t.id, idx.entryFor(node));
+        idx.attach(t.id, e);
       } catch (err) {
         if (opts.onError) opts.onError(t.id, err);
         else throw err;
@@ -244,9 +254,8 @@ export class TopicIndex {
   /** Add or replace a topic. Throws QueryError for an invalid query (the index is unchanged). */
   upsert(topicId: number, query: string | QueryNode): void {
     checkTopicId(topicId);
-    const node = typeof query === 'string' ? parseQuery(query, this.parseOpts) : query;
+    const e = this.entryForQuery(query);
     const old = this.getTopic(topicId);
-    const e = this.entryFor(node);
     const fresh = this.lastFresh;
     if (e === old) return;
     this.removeTopic(topicId);
@@ -416,7 +425,7 @@ export class TopicIndex {
     this.posStart = posStart;
     this.posData = posData;
     let present = this.present;
-    const need = ids.length + a.tags.size + 2;
+    const need = ids.length + a.fieldIds.length;
     if (present.length < need) present = this.present = growI32(present, need);
     const titleEnd = a.titleEnd;
     this.titleEnd = titleEnd;
@@ -428,24 +437,13 @@ export class TopicIndex {
       termSlot[id] = i;
       present[n++] = id;
     }
-    for (const tag of a.tags) {
-      const id = lookupTerm(`\u0001${tag}`);
+    const fieldIds = a.fieldIds;
+    for (let i = 0; i < fieldIds.length; i++) {
+      const id = fieldIds[i];
       if (id >= 0) {
         termGen[id] = gen;
         present[n++] = id;
       }
-    }
-    if (a.section !== null) {
-      const id = lookupTerm(`\u0002${a.section}`);
-      if (id >= 0) {
-        termGen[id] = gen;
-        present[n++] = id;
-      }
-    }
-    const lid = lookupTerm(`\u0003${a.language}`);
-    if (lid >= 0) {
-      termGen[lid] = gen;
-      present[n++] = lid;
     }
     return n;
   }
@@ -580,10 +578,113 @@ export class TopicIndex {
     this.deadEntries++;
   }
 
+  /** Entry for a query string or tree (parsed, compiled, deduplicated). */
+  private entryForQuery(query: string | QueryNode): number {
+    if (typeof query === 'string') {
+      const e = this.fastEntry(query);
+      if (e >= 0) return e;
+      return this.entryFor(parseQuery(query, this.parseOpts));
+    }
+    return this.entryFor(query);
+  }
+
   private entryFor(node: QueryNode): number {
     const canon = canonicalize(node).node;
     const start = this.codeLen;
     this.compileNode(canon);
+    return this.dedupe(start);
+  }
+
+  private fastIds = new Int32Array(DEFAULT_MAX_TERMS);
+  private fastLanguage = '';
+
+  /**
+   * Fast path of parse + canonicalize + compile for the commonest queries: plain ASCII words
+   * separated by single spaces, optionally joined by `AND` (no other operator, field, quote,
+   * parenthesis or sign). Emits exactly the code the general path would (an AND of the distinct
+   * stems in canonical order, or one term) and returns the entry, or -1 to take the general path
+   * (which also reports every error).
+   */
+  private fastEntry(q: string): number {
+    const n = q.length;
+    if (n === 0 || n > 256) return -1;
+    if (this.fastLanguage === '') this.fastLanguage = normalizeLanguage(this.parseOpts.language ?? 'en');
+    const language = this.fastLanguage;
+    const maxTerms = this.parseOpts.maxTerms ?? DEFAULT_MAX_TERMS;
+    let ids = this.fastIds;
+    let k = 0; // distinct ids
+    let leaves = 0;
+    let prevAnd = true; // at the start, as after AND: a word must come
+    let i = 0;
+    for (;;) {
+      // one token: [A-Za-z0-9]+
+      const start = i;
+      while (i < n) {
+        const c = q.charCodeAt(i);
+        if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90)) i++;
+        else break;
+      }
+      if (i === start) return -1;
+      const last = i === n;
+      if (!last && q.charCodeAt(i) !== 32) return -1;
+      const len = i - start;
+      const c0 = q.charCodeAt(start);
+      const c1 = q.charCodeAt(start + 1);
+      if (len === 3 && c0 === 65 && c1 === 78 && q.charCodeAt(start + 2) === 68) {
+        // AND: between two words
+        if (prevAnd || last) return -1;
+        prevAnd = true;
+      } else if ((len === 2 && c0 === 79 && c1 === 82) || (len === 3 && c0 === 78 && c1 === 79 && q.charCodeAt(start + 2) === 84)) {
+        return -1; // OR, NOT
+      } else {
+        prevAnd = false;
+        const id = queryWordId(q, start, i, language);
+        if (id >= 0) {
+          if (++leaves > maxTerms) return -1;
+          let dup = false;
+          for (let j = 0; j < k; j++) {
+            if (ids[j] === id) {
+              dup = true;
+              break;
+            }
+          }
+          if (!dup) {
+            if (k === ids.length) ids = this.fastIds = growI32(ids, k + 1);
+            ids[k++] = id;
+          }
+        }
+      }
+      if (last) break;
+      i++; // the space
+    }
+    if (k === 0) return -1;
+    const start = this.codeLen;
+    if (k === 1) {
+      this.emit(OP_HAS | (2 << OP_BITS));
+      this.emit(this.word(termKey(ids[0]), ids[0]));
+      return this.dedupe(start);
+    }
+    // canonical order: by stem (insertion sort: k is small)
+    for (let a = 1; a < k; a++) {
+      const id = ids[a];
+      const key = termKey(id);
+      let b = a - 1;
+      while (b >= 0 && termKey(ids[b]) > key) {
+        ids[b + 1] = ids[b];
+        b--;
+      }
+      ids[b + 1] = id;
+    }
+    this.emit(OP_AND | ((1 + 2 * k) << OP_BITS));
+    for (let j = 0; j < k; j++) {
+      this.emit(OP_HAS | (2 << OP_BITS));
+      this.emit(this.word(termKey(ids[j]), ids[j]));
+    }
+    return this.dedupe(start);
+  }
+
+  /** Entry whose code equals the code just compiled at `start` (discarded), or a new entry. */
+  private dedupe(start: number): number {
     const len = this.codeLen - start;
     const code = this.code;
     let h = 0x811c9dc5 | 0;

@@ -16,10 +16,16 @@
  * - Positions: title, summary and body are concatenated with a one-position gap between them, so
  *   a phrase never spans two fields. The title occupies positions [0, titleEnd).
  *
- * Speed: prepareArticle reads plain ASCII text with a hand-rolled scanner and an open-addressing
- * word table (no substring, no Map lookup for known words); other text goes through NFKD and a
- * Map cache. Word caches are bounded (cleared past 500k words). Stems used by topics are
- * interned process-wide to integer ids (never cleared: bounded by the topics' vocabulary).
+ * Speed: prepareArticle reads plain ASCII text (most fields) in one pass over the char codes,
+ * folding case inline, packing and hashing each word as it goes; a per-language open-addressing
+ * table (32-byte slots: hash, length, first 12 chars, stem id) maps each distinct word to its stem
+ * and interned id, so a word is folded, stop-checked and stemmed once per process. The query
+ * parser and TopicIndex's fast path use the same table, so topics and articles share one stem
+ * cache. Text with non-ASCII chars is folded (NFKD) as a whole, then split the same way; only runs
+ * with non-ASCII letters go through the Unicode word regex and a Map cache. Word caches are bounded
+ * (cleared past 500k words). Stems used by topics are interned process-wide to integer ids (never
+ * cleared: bounded by the topics' vocabulary). Equivalence with the plain definition (foldWords +
+ * stop words + stemWord) is a property test in test/unit/matching/text.test.ts.
  */
 import { createRequire } from 'node:module';
 import { stemmer as stemDa } from '@orama/stemmers/danish';
@@ -81,9 +87,16 @@ export const STEMMED_LANGUAGES: readonly string[] = Object.keys(STEMMERS);
 /** `en-GB` → `en`, `' DE '` → `de`, empty/undefined → `en`. */
 export function normalizeLanguage(lang: string | null | undefined): string {
   if (!lang || lang === 'en') return 'en';
-  const l = lang.trim().toLowerCase().split(/[-_]/)[0];
-  return l && /^[a-z]{2,3}$/.test(l) ? l : 'en';
+  let r = languages.get(lang);
+  if (r === undefined) {
+    const l = lang.trim().toLowerCase().split(/[-_]/)[0];
+    r = l && /^[a-z]{2,3}$/.test(l) ? l : 'en';
+    if (languages.size >= 10_000) languages.clear();
+    languages.set(lang, r);
+  }
+  return r;
 }
+const languages = new Map<string, string>();
 
 export function stopWordsFor(language: string): ReadonlySet<string> {
   return language === 'en' ? ENGLISH_STOP_WORDS : EMPTY_SET;
@@ -173,9 +186,9 @@ export function internVersion(): number {
   return internVer;
 }
 
-/** Per language: folded word → analysed word (stem and interned id, or stop word). */
+/** Per language: folded word → analysed word, for words that are not plain ASCII. */
 interface Analysed {
-  stem: string; // '' for a stop word
+  stem: string | null; // null for a stop word
   id: number; // interned id of `stem`, or -1
   ver: number; // internVersion when `id` was resolved
 }
@@ -193,183 +206,390 @@ function analyzeCache(language: string): Map<string, Analysed> {
 function analyzeWord(w: string, language: string, cache: Map<string, Analysed>): Analysed {
   let s = cache.get(w);
   if (s === undefined) {
-    const stem = stopWordsFor(language).has(w) ? '' : stemWord(w, language);
-    s = { stem, id: stem === '' ? -1 : lookupTerm(stem), ver: internVer };
+    const stem = stopWordsFor(language).has(w) ? null : stemWord(w, language);
+    s = { stem, id: stem === null ? -1 : lookupTerm(stem), ver: internVer };
     if (cache.size >= STEM_CACHE_MAX) cache.clear();
     cache.set(w, s);
-  } else if (s.ver !== internVer) {
-    if (s.stem !== '') s.id = lookupTerm(s.stem);
+  } else if (s.id === -1 && s.ver !== internVer) {
+    // ids are never un-interned: only a word without one may have gained one since
+    if (s.stem !== null) s.id = lookupTerm(s.stem);
     s.ver = internVer;
   }
   return s;
 }
 
+/** ASCII letters and digits (upper case included: the plain-text scanner folds it with `| 32`). */
+const WORD_CI = new Uint8Array(128);
+/** ASCII lower-case letters and digits (folded text: an upper-case letter there is not a word char). */
+const WORD_LC = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) WORD_CI[c] = WORD_LC[c] = 1;
+for (let c = 97; c <= 122; c++) WORD_CI[c] = WORD_LC[c] = 1;
+for (let c = 65; c <= 90; c++) WORD_CI[c] = 1;
+
 /**
- * Open-addressing table from an ASCII word (read straight from the lower-cased text, without
- * making a substring first) to its analysis: the hot path of prepareArticle.
+ * Word hashing shared by the scanners and the table: chars (case-folded with `| 32`) are packed
+ * four to an int32, first char in the high byte; the hash mixes the packed ints and the length.
+ * A word is identified by its length and its packed ints (the first three in the table slot,
+ * the rest of a longer word in a pool).
+ */
+const HASH_MUL = 0x9e3779b1 | 0;
+function finishHash(h: number, len: number): number {
+  h = Math.imul(h ^ len, 0x45d9f3b);
+  return h ^ (h >>> 16);
+}
+/** Packed int `k` (chars 4k .. 4k+3) of the case-folded word `s[start, end)`, 0 past its end. */
+function packedAt(s: string, start: number, end: number, k: number): number {
+  let p = 0;
+  for (let i = start + 4 * k, e = Math.min(end, i + 4); i < e; i++) p = (p << 8) | (s.charCodeAt(i) | 32);
+  return p;
+}
+/** Hash of the case-folded word `s[start, end)` (same as the scanners compute inline). */
+function hashWord(s: string, start: number, end: number): number {
+  let h = 0;
+  for (let k = 0; start + 4 * k < end; k++) h = Math.imul(h ^ packedAt(s, start, end, k), HASH_MUL);
+  return finishHash(h, end - start);
+}
+
+/**
+ * Per language: open-addressing table from a plain ASCII word (letters and digits; hashed and
+ * compared case-insensitively, straight from the text, without making a substring first) to its
+ * analysis (stem or null for a stop word, interned id). The hot path of prepareArticle: each
+ * distinct word is folded, checked against the stop list and stemmed once per process (bounded:
+ * cleared past 500k words).
  */
 class AsciiWordTable {
-  private mask = (1 << 16) - 1;
-  private slotHash = new Int32Array(1 << 16);
-  private slotEntry = new Int32Array(1 << 16); // entry index + 1; 0 = empty
-  private words: string[] = [];
-  private analysed: Analysed[] = [];
+  // Slots of 8 int32 (32 bytes: a lookup touches one cache line): [hash, entry + 1 (0 = empty),
+  // length, interned id (-1 none as of the version, -2 stop word), internVersion when the id was
+  // last looked up, packed chars 0-3, 4-7, 8-11]; a word longer
+  // than 12 chars keeps the rest of its chars in `pool` from `wOff[entry]`.
+  private mask = (1 << 14) - 1;
+  private slots = new Int32Array(8 << 14);
+  private pool = new Uint8Array(1 << 16);
+  private poolLen = 0;
+  private wOff = new Int32Array(1 << 13);
+  /** Per entry: the stem, or null for a stop word. */
+  readonly stems: (string | null)[] = [];
+  private count = 0;
+  private readonly stemmer: ((w: string) => string) | undefined;
+  private readonly stops: ReadonlySet<string>;
 
-  constructor(private readonly language: string) {}
-
-  get(s: string, start: number, end: number, h: number): Analysed {
-    const len = end - start;
-    const words = this.words;
-    let i = h & this.mask;
-    for (;;) {
-      const e = this.slotEntry[i];
-      if (e === 0) break;
-      if (this.slotHash[i] === h) {
-        const w = words[e - 1];
-        if (w.length === len && s.startsWith(w, start)) {
-          const a = this.analysed[e - 1];
-          if (a.ver !== internVer) {
-            if (a.stem !== '') a.id = lookupTerm(a.stem);
-            a.ver = internVer;
-          }
-          return a;
-        }
-      }
-      i = (i + 1) & this.mask;
-    }
-    const w = s.slice(start, end);
-    const stem = stopWordsFor(this.language).has(w) ? '' : stemWord(w, this.language);
-    const a: Analysed = { stem, id: stem === '' ? -1 : lookupTerm(stem), ver: internVer };
-    if (this.words.length >= STEM_CACHE_MAX) this.reset();
-    else if ((this.words.length + 1) * 2 > this.mask) this.resize();
-    this.insert(w, a, h);
-    return a;
+  constructor(language: string) {
+    this.stemmer = STEMMERS[language];
+    this.stops = stopWordsFor(language);
   }
 
-  private insert(w: string, a: Analysed, h: number): void {
-    this.words.push(w);
-    this.analysed.push(a);
-    let i = h & this.mask;
-    while (this.slotEntry[i] !== 0) i = (i + 1) & this.mask;
-    this.slotHash[i] = h;
-    this.slotEntry[i] = this.words.length;
+  /**
+   * Slot offset (into `slots`) of the word `s[start, end)` with hash `h` and packed ints
+   * `p0, p1, p2`, added if new; its interned id is brought up to date.
+   */
+  find(s: string, start: number, end: number, h: number, p0: number, p1: number, p2: number): number {
+    const len = end - start;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const b = i << 3;
+      const v = slots[b + 1];
+      if (v === 0) return this.add(s, start, end, h, p0, p1, p2);
+      if (slots[b] !== h || slots[b + 2] !== len || slots[b + 5] !== p0 || slots[b + 6] !== p1 || slots[b + 7] !== p2) continue;
+      if (len > 12) {
+        const pool = this.pool;
+        let o = this.wOff[v - 1];
+        let k = start + 12;
+        while (k < end && pool[o] === (s.charCodeAt(k) | 32)) {
+          k++;
+          o++;
+        }
+        if (k < end) continue;
+      }
+      // ids are never un-interned: only a word without one may have gained one since
+      if (slots[b + 3] === -1 && slots[b + 4] !== internVer) {
+        slots[b + 3] = lookupTerm(this.stems[v - 1] as string);
+        slots[b + 4] = internVer;
+      }
+      return b;
+    }
+  }
+
+  /** Read the first slot of each hash and its stem (warms the cache for the lookups that follow). */
+  touch(hashes: Int32Array, n: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    const stems = this.stems;
+    let x = 0;
+    for (let j = 0; j < n; j++) {
+      const v = slots[((hashes[j] & mask) << 3) + 1];
+      if (v !== 0 && stems[v - 1] === null) x++;
+    }
+    return x;
+  }
+
+  /** Interned id of the word at slot offset `b`; -1 when no topic uses its stem, -2 for a stop word. */
+  id(b: number): number {
+    return this.slots[b + 3];
+  }
+  /** Record the interned id of the word at slot offset `b` (just interned). */
+  setId(b: number, id: number): void {
+    this.slots[b + 3] = id;
+    this.slots[b + 4] = internVer;
+  }
+  /** Stem (or null) of the word at slot offset `b`. */
+  stem(b: number): string | null {
+    return this.stems[this.slots[b + 1] - 1];
+  }
+
+  private add(s: string, start: number, end: number, h: number, p0: number, p1: number, p2: number): number {
+    if (this.count >= STEM_CACHE_MAX) this.reset();
+    if ((this.count + 1) * 2 > this.mask) this.resize();
+    const e = this.count++;
+    const len = end - start;
+    let w = s.slice(start, end);
+    for (let k = 0; k < len; k++) {
+      const c = w.charCodeAt(k);
+      if (c >= 65 && c <= 90) {
+        w = w.toLowerCase();
+        break;
+      }
+    }
+    if (len > 12) {
+      if (e >= this.wOff.length) this.wOff = growTo(this.wOff, this.wOff.length * 2);
+      if (this.poolLen + len > this.pool.length) {
+        const p = new Uint8Array(Math.max(this.pool.length * 2, this.poolLen + len));
+        p.set(this.pool);
+        this.pool = p;
+      }
+      this.wOff[e] = this.poolLen;
+      for (let k = 12; k < len; k++) this.pool[this.poolLen++] = w.charCodeAt(k);
+    }
+    const stem = this.stops.has(w) ? null : this.stemmer ? this.stemmer(w) || w : w;
+    this.stems[e] = stem;
+    const slots = this.slots;
+    const b = this.place(h);
+    slots[b] = h;
+    slots[b + 1] = e + 1;
+    slots[b + 2] = len;
+    slots[b + 3] = stem === null ? -2 : lookupTerm(stem); // -2: stop word, -1: no topic uses it
+    slots[b + 4] = internVer;
+    slots[b + 5] = p0;
+    slots[b + 6] = p1;
+    slots[b + 7] = p2;
+    return b;
+  }
+
+  /** Offset of the empty slot where hash `h` goes. */
+  private place(h: number): number {
+    const mask = this.mask;
+    let i = h & mask;
+    while (this.slots[(i << 3) + 1] !== 0) i = (i + 1) & mask;
+    return i << 3;
   }
 
   private reset(): void {
-    this.words = [];
-    this.analysed = [];
-    this.slotEntry.fill(0);
-  }
-
-  private resize(): void {
-    const n = (this.mask + 1) * 2;
-    const oldHash = this.slotHash;
-    const oldEntry = this.slotEntry;
-    this.mask = n - 1;
-    this.slotHash = new Int32Array(n);
-    this.slotEntry = new Int32Array(n);
-    for (let j = 0; j < oldEntry.length; j++) {
-      const e = oldEntry[j];
-      if (e === 0) continue;
-      let i = oldHash[j] & this.mask;
-      while (this.slotEntry[i] !== 0) i = (i + 1) & this.mask;
-      this.slotHash[i] = oldHash[j];
-      this.slotEntry[i] = e;
-    }
-  }
-}
-const asciiTables = new Map<string, AsciiWordTable>();
-
-/**
- * Compact hash table from a plain ASCII query word to the interned id of its stem: slots of four
- * int32 (hash, offset and length of the word in a byte pool, id + 1), so a lookup touches about
- * two cache lines instead of the four or five of a Map<string, object> (it is the hot spot of
- * loading a million topics).
- */
-class AsciiWordIds {
-  private slots = new Int32Array(4 << 14);
-  private mask = (1 << 14) - 1;
-  private pool = new Uint8Array(1 << 16);
-  private poolLen = 0;
-  private count = 0;
-
-  static hash(w: string): number {
-    let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 0x01000193);
-    return h ^ (h >>> 15);
-  }
-
-  get(w: string, h: number): number {
-    const slots = this.slots;
-    const pool = this.pool;
-    const len = w.length;
-    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const b = i << 2;
-      const v = slots[b + 3];
-      if (v === 0) return -1;
-      if (slots[b] !== h || slots[b + 2] !== len) continue;
-      const off = slots[b + 1];
-      let k = 0;
-      while (k < len && pool[off + k] === w.charCodeAt(k)) k++;
-      if (k === len) return v - 1;
-    }
-  }
-
-  set(w: string, h: number, id: number): void {
-    if (this.count >= STEM_CACHE_MAX) this.clear();
-    if ((this.count + 1) * 2 > this.mask) this.resize();
-    if (this.poolLen + w.length > this.pool.length) {
-      const p = new Uint8Array(Math.max(this.pool.length * 2, this.poolLen + w.length));
-      p.set(this.pool);
-      this.pool = p;
-    }
-    const off = this.poolLen;
-    for (let k = 0; k < w.length; k++) this.pool[off + k] = w.charCodeAt(k);
-    this.poolLen += w.length;
-    this.place(h, off, w.length, id + 1);
-    this.count++;
-  }
-
-  private place(h: number, off: number, len: number, v: number): void {
-    let i = h & this.mask;
-    while (this.slots[(i << 2) + 3] !== 0) i = (i + 1) & this.mask;
-    const b = i << 2;
-    this.slots[b] = h;
-    this.slots[b + 1] = off;
-    this.slots[b + 2] = len;
-    this.slots[b + 3] = v;
+    this.slots.fill(0);
+    this.stems.length = 0; // same array: callers may hold it
+    this.poolLen = 0;
+    this.count = 0;
   }
 
   private resize(): void {
     const old = this.slots;
     this.mask = this.mask * 2 + 1;
-    this.slots = new Int32Array((this.mask + 1) * 4);
-    for (let b = 0; b < old.length; b += 4) if (old[b + 3] !== 0) this.place(old[b], old[b + 1], old[b + 2], old[b + 3]);
-  }
-
-  private clear(): void {
-    this.slots.fill(0);
-    this.poolLen = 0;
-    this.count = 0;
+    this.slots = new Int32Array((this.mask + 1) * 8);
+    for (let ob = 0; ob < old.length; ob += 8) {
+      if (old[ob + 1] === 0) continue;
+      const b = this.place(old[ob]);
+      for (let k = 0; k < 8; k++) this.slots[b + k] = old[ob + k];
+    }
   }
 }
-const asciiQueryWords = new Map<string, AsciiWordIds>();
+
+function growTo(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+const asciiTables = new Map<string, AsciiWordTable>();
+function asciiTable(language: string): AsciiWordTable {
+  let t = asciiTables.get(language);
+  if (!t) asciiTables.set(language, (t = new AsciiWordTable(language)));
+  return t;
+}
+
+// ------------------------------------------------------------------ scanners
+//
+// They append the analysed words of one field to `scanTokens` (stems, null for stop words) and
+// their interned ids to `scanIds`, from index `scanN` on (module scratch: single-threaded).
+
+let scanTokens: (string | null)[] = [];
+let scanIds = new Int32Array(4096);
+let scanN = 0;
+
+function ensureIds(extra: number): void {
+  const min = scanN + extra;
+  if (min > scanIds.length) {
+    let n = scanIds.length;
+    while (n < min) n *= 2;
+    scanIds = growTo(scanIds, n);
+  }
+}
+
+function push(stem: string | null, id: number): void {
+  if (scanN >= scanIds.length) ensureIds(1);
+  scanIds[scanN] = id;
+  scanTokens[scanN++] = stem;
+}
+
+// words of the field being scanned (scratch): start, end, hash, first three packed ints
+let wStart = new Int32Array(2048);
+let wEnd = new Int32Array(2048);
+let wHash = new Int32Array(2048);
+let wPack = new Int32Array(3 * 2048);
+let touched = 0;
+
+/**
+ * Plain ASCII text: words are runs of `cls` chars, upper case folded inline. Returns false, having
+ * appended nothing, at the first non-ASCII char (the caller then takes the general path for the
+ * whole field).
+ *
+ * Three passes: (1) one pass over the char codes finds the words, packs and hashes them; (2)
+ * touches each word's table slot: independent loads the CPU overlaps (rare words miss the cache);
+ * (3) the lookups proper.
+ */
+function scanAscii(s: string, table: AsciiWordTable, cls: Uint8Array): boolean {
+  const n = s.length;
+  const maxWords = (n + 1) >> 1; // a word and its separator take at least two chars
+  if (wStart.length < maxWords) {
+    let m = wStart.length;
+    while (m < maxWords) m *= 2;
+    wStart = new Int32Array(m);
+    wEnd = new Int32Array(m);
+    wHash = new Int32Array(m);
+    wPack = new Int32Array(3 * m);
+  }
+  const ws = wStart;
+  const we = wEnd;
+  const wh = wHash;
+  const wp = wPack;
+  let nw = 0;
+  let i = 0;
+  while (i < n) {
+    let c = s.charCodeAt(i);
+    if (c >= 128) return false;
+    if (cls[c] === 0) {
+      i++;
+      continue;
+    }
+    const start = i;
+    const pk = 3 * nw;
+    wp[pk] = 0;
+    wp[pk + 1] = 0;
+    wp[pk + 2] = 0;
+    let h = 0;
+    let p = 0;
+    let q = 0; // chars in p
+    let k = 0; // packed ints done
+    do {
+      p = (p << 8) | (c | 32);
+      if (++q === 4) {
+        if (k < 3) wp[pk + k] = p;
+        h = Math.imul(h ^ p, HASH_MUL);
+        k++;
+        p = 0;
+        q = 0;
+      }
+      if (++i === n) break;
+      c = s.charCodeAt(i);
+    } while (c < 128 && cls[c] === 1);
+    if (q > 0) {
+      if (k < 3) wp[pk + k] = p;
+      h = Math.imul(h ^ p, HASH_MUL);
+    }
+    ws[nw] = start;
+    we[nw] = i;
+    wh[nw++] = finishHash(h, i - start);
+  }
+  touched ^= table.touch(wh, nw);
+  ensureIds(nw);
+  const ids = scanIds;
+  const tokens = scanTokens;
+  let m = scanN;
+  for (let j = 0; j < nw; j++) {
+    const b = table.find(s, ws[j], we[j], wh[j], wp[3 * j], wp[3 * j + 1], wp[3 * j + 2]);
+    ids[m] = table.id(b);
+    tokens[m++] = table.stem(b);
+  }
+  scanN = m;
+  return true;
+}
+
+/**
+ * Any text: fold it (lower case, NFKD, marks, special letters), then split it into runs between
+ * ASCII separators; a run of ASCII lower-case letters and digits is one word (the ASCII table),
+ * any other run goes through the Unicode word regex and a Map cache. Same words as `foldWords`.
+ */
+function scanText(s: string, language: string): void {
+  const table = asciiTable(language);
+  if (scanAscii(s, table, WORD_CI)) return;
+  const f = foldRaw(s);
+  // an all-ASCII folded text is split on [a-z0-9]+ (upper case from NFKD, e.g. "™", separates)
+  if (ASCII_RE.test(f)) {
+    scanAscii(f, table, WORD_LC);
+    return;
+  }
+  const cache = analyzeCache(language);
+  const n = f.length;
+  let i = 0;
+  while (i < n) {
+    let c = f.charCodeAt(i);
+    if (c < 128 && WORD_CI[c] === 0) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let simple = true;
+    do {
+      if (c >= 128 || WORD_LC[c] === 0) simple = false;
+      if (++i === n) break;
+      c = f.charCodeAt(i);
+    } while (c >= 128 || WORD_CI[c] === 1);
+    if (simple) {
+      const b = table.find(f, start, i, hashWord(f, start, i), packedAt(f, start, i, 0), packedAt(f, start, i, 1), packedAt(f, start, i, 2));
+      push(table.stem(b), table.id(b));
+    } else {
+      const words = f.slice(start, i).match(WORD_RE);
+      if (words !== null) {
+        for (let k = 0; k < words.length; k++) {
+          const a = analyzeWord(words[k], language, cache);
+          push(a.stem, a.id);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Interned stem id of the plain ASCII query word `s[start, end)` (letters and digits, any case),
+ * interning the stem now (a query's stems are what the index will need), or -1 for a stop word.
+ * Shares the articles' word table: a word is stemmed once per process, whoever sees it first.
+ */
+export function queryWordId(s: string, start: number, end: number, language: string): number {
+  const table = asciiTable(language);
+  const b = table.find(s, start, end, hashWord(s, start, end), packedAt(s, start, end, 0), packedAt(s, start, end, 1), packedAt(s, start, end, 2));
+  let id = table.id(b);
+  if (id === -2) return -1; // stop word
+  if (id === -1) {
+    id = internTerm(table.stem(b) as string);
+    table.setId(b, id);
+  }
+  return id;
+}
 
 /**
  * Interned stem id of a plain, lower-case ASCII query word (letters and digits only, not a stop
  * word): the fast path of parseQuery. The stem is `termKey(id)`.
  */
 export function asciiQueryWordId(word: string, language: string): number {
-  let t = asciiQueryWords.get(language);
-  if (!t) asciiQueryWords.set(language, (t = new AsciiWordIds()));
-  const h = AsciiWordIds.hash(word);
-  let id = t.get(word, h);
-  if (id < 0) {
-    const stemmer = STEMMERS[language];
-    id = internTerm((stemmer && stemmer(word)) || word);
-    t.set(word, h, id);
-  }
-  return id;
+  return queryWordId(word, 0, word.length, language);
 }
 
 const queryWordCaches = new Map<string, Map<string, { stem: string; id: number }>>();
@@ -419,16 +639,15 @@ export function stemWord(word: string, language: string): string {
  * the array index is the word's position.
  */
 export function analyze(text: string, language = 'en'): (string | null)[] {
-  const lang = normalizeLanguage(language);
-  const stops = stopWordsFor(lang);
-  const words = foldWords(text);
-  const out: (string | null)[] = new Array(words.length);
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i];
-    out[i] = stops.has(w) ? null : stemWord(w, lang);
-  }
-  return out;
+  const tokens: (string | null)[] = [];
+  scanTokens = tokens;
+  scanN = 0;
+  scanText(text, normalizeLanguage(language));
+  if (tokens.length !== scanN) tokens.length = scanN;
+  scanTokens = NO_TOKENS;
+  return tokens;
 }
+const NO_TOKENS: (string | null)[] = [];
 
 /** Stems of `text` in order, stop words removed (use `analyze` when positions matter). */
 export function tokenize(text: string, language = 'en'): string[] {
@@ -458,23 +677,61 @@ export interface PreparedArticle {
   /** Normalised section, or null. */
   section: string | null;
   /**
-   * For the matcher: the distinct interned stem ids of the article (stems that some topic uses)
-   * and their ascending positions `posData[posStart[i] .. posStart[i + 1])`, as of `internVersion`.
+   * For the matcher, as of `internVersion`: the distinct interned stem ids of the article (stems
+   * that some topic uses) and their ascending positions `posData[posStart[i] .. posStart[i + 1])`;
+   * the interned ids of the tags, section and language keys (-1 for those no topic uses).
    */
   termIds: Int32Array;
   posStart: Int32Array;
   posData: Int32Array;
+  fieldIds: Int32Array;
   internVersion: number;
 }
 
-// scratch for prepareArticle (single-threaded)
-let slotGen = new Uint32Array(1024);
-let slotOf = new Int32Array(1024);
+// ------------------------------------------------------------------ fields (tags, section, language)
+
+/** A normalised tag or section and its interned-key form (`\u0001tag`, `\u0002section`). */
+interface FieldNorm {
+  value: string;
+  key: string;
+}
+const FIELD_CACHE_MAX = 100_000;
+const tagNorms = new Map<string, FieldNorm>();
+const sectionNorms = new Map<string, FieldNorm>();
+const langKeys = new Map<string, string>();
+
+function fieldNorm(cache: Map<string, FieldNorm>, raw: string, prefix: string): FieldNorm {
+  let f = cache.get(raw);
+  if (f === undefined) {
+    const value = normalizeTag(raw);
+    f = { value, key: prefix + value };
+    if (cache.size >= FIELD_CACHE_MAX) cache.clear();
+    cache.set(raw, f);
+  }
+  return f;
+}
+function langKey(language: string): string {
+  let k = langKeys.get(language);
+  if (k === undefined) {
+    k = `\u0003${language}`;
+    if (langKeys.size >= FIELD_CACHE_MAX) langKeys.clear();
+    langKeys.set(language, k);
+  }
+  return k;
+}
+
+// ------------------------------------------------------------------ positions
+
+// scratch (single-threaded): per interned id, [generation that saw it, its slot] side by side
+let idStamp = new Int32Array(2048);
 let scratchGen = 0;
+let distinctScratch = new Int32Array(1024);
+let countScratch = new Int32Array(1024);
+let tokSlot = new Int32Array(4096);
 
 /**
- * Interned ids and positions from `tokens` (used by prepareArticle, and by the matcher when an
- * article's ids are stale because topics added stems since it was prepared).
+ * Interned ids and positions from `tokens`, tags, section and language (used by the matcher when
+ * an article's ids are stale because topics added stems since it was prepared).
  */
 export function resolveTerms(a: PreparedArticle): void {
   const tokens = a.tokens;
@@ -483,113 +740,118 @@ export function resolveTerms(a: PreparedArticle): void {
     const t = tokens[p];
     ids[p] = t === null ? -1 : lookupTerm(t);
   }
+  const fieldIds: number[] = [];
+  for (const t of a.tags) fieldIds.push(lookupTerm(`\u0001${t}`));
+  if (a.section !== null) fieldIds.push(lookupTerm(`\u0002${a.section}`));
+  fieldIds.push(lookupTerm(langKey(a.language)));
+  a.fieldIds = Int32Array.from(fieldIds);
   fillPositions(a, ids, tokens.length);
 }
 
 function fillPositions(a: PreparedArticle, ids: Int32Array, n: number): void {
   const nIds = internKeys.length;
-  if (slotGen.length < nIds) {
-    let m = slotGen.length;
-    while (m < nIds) m *= 2;
-    slotGen = new Uint32Array(m);
-    slotOf = new Int32Array(m);
+  if (idStamp.length < 2 * nIds) {
+    let m = idStamp.length;
+    while (m < 2 * nIds) m *= 2;
+    idStamp = new Int32Array(m);
     scratchGen = 0;
   }
-  if (scratchGen >= 0xfffffff0) {
-    slotGen.fill(0);
+  if (scratchGen >= 0x7ffffff0) {
+    idStamp.fill(0);
     scratchGen = 0;
+  }
+  if (tokSlot.length < n) {
+    let m = tokSlot.length;
+    while (m < n) m *= 2;
+    tokSlot = new Int32Array(m);
+    distinctScratch = new Int32Array(m);
+    countScratch = new Int32Array(m);
   }
   const gen = ++scratchGen;
-  // pass 1: distinct ids and counts
-  const distinct: number[] = [];
-  const counts: number[] = [];
+  const stamp = idStamp;
+  const distinct = distinctScratch;
+  const counts = countScratch;
+  const ts = tokSlot;
+  // pass 1: distinct ids (in order of first occurrence), their counts, each token's slot
+  let k = 0;
   for (let p = 0; p < n; p++) {
     const id = ids[p];
-    if (id < 0) continue;
-    if (slotGen[id] !== gen) {
-      slotGen[id] = gen;
-      slotOf[id] = distinct.length;
-      distinct.push(id);
-      counts.push(1);
-    } else counts[slotOf[id]]++;
+    if (id < 0) {
+      ts[p] = -1;
+      continue;
+    }
+    const q = id << 1;
+    let slot: number;
+    if (stamp[q] !== gen) {
+      stamp[q] = gen;
+      slot = k++;
+      stamp[q + 1] = slot;
+      distinct[slot] = id;
+      counts[slot] = 1;
+    } else {
+      slot = stamp[q + 1];
+      counts[slot]++;
+    }
+    ts[p] = slot;
   }
-  const k = distinct.length;
   const posStart = new Int32Array(k + 1);
-  for (let i = 0; i < k; i++) posStart[i + 1] = posStart[i] + counts[i];
-  const posData = new Int32Array(posStart[k]);
-  const cursor = posStart.slice(0, k);
-  for (let p = 0; p < n; p++) {
-    const id = ids[p];
-    if (id >= 0) posData[cursor[slotOf[id]]++] = p;
+  let sum = 0;
+  for (let i = 0; i < k; i++) {
+    posStart[i] = sum;
+    const c = counts[i];
+    counts[i] = sum; // now the fill cursor
+    sum += c;
   }
-  a.termIds = Int32Array.from(distinct);
+  posStart[k] = sum;
+  // pass 2: positions, ascending within each id
+  const posData = new Int32Array(sum);
+  for (let p = 0; p < n; p++) {
+    const slot = ts[p];
+    if (slot >= 0) posData[counts[slot]++] = p;
+  }
+  a.termIds = distinct.slice(0, k);
   a.posStart = posStart;
   a.posData = posData;
   a.internVersion = internVer;
 }
 
 const EMPTY_I32 = new Int32Array(0);
-let idScratch = new Int32Array(4096);
+const NO_TAGS: readonly string[] = [];
 
 export function prepareArticle(a: ArticleInput): PreparedArticle {
   const language = normalizeLanguage(a.language);
-  const cache = analyzeCache(language);
   const tokens: (string | null)[] = [];
-  let titleEnd = 0;
-  const parts = [a.title ?? '', a.summary ?? '', a.body ?? ''];
-  let ids = idScratch;
-  for (let p = 0; p < parts.length; p++) {
-    if (p > 0) {
-      // gap: phrases never span two fields
-      if (tokens.length >= ids.length) ids = grow(ids, tokens.length + 1);
-      ids[tokens.length] = -1;
-      tokens.push(null);
-    }
-    const lower = parts[p].toLowerCase();
-    if (ASCII_RE.test(lower)) {
-      // fast path: scan the text, hash each word as we go, no substrings for known words
-      let table = asciiTables.get(language);
-      if (!table) asciiTables.set(language, (table = new AsciiWordTable(language)));
-      if (tokens.length + lower.length / 2 + 1 > ids.length) ids = grow(ids, tokens.length + lower.length / 2 + 1);
-      const n = lower.length;
-      let i = 0;
-      while (i < n) {
-        let c = lower.charCodeAt(i);
-        if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) {
-          i++;
-          continue;
-        }
-        const start = i;
-        let h = 0;
-        do {
-          h = (Math.imul(h, 31) + c) | 0;
-          c = ++i < n ? lower.charCodeAt(i) : 0;
-        } while ((c >= 97 && c <= 122) || (c >= 48 && c <= 57));
-        h ^= h >>> 16;
-        h = Math.imul(h, 0x45d9f3b);
-        h ^= h >>> 16;
-        const w = table.get(lower, start, i, h);
-        ids[tokens.length] = w.id;
-        tokens.push(w.stem === '' ? null : w.stem);
-      }
-    } else {
-      const words = foldWords(parts[p]);
-      if (tokens.length + words.length > ids.length) ids = grow(ids, tokens.length + words.length);
-      for (let i = 0; i < words.length; i++) {
-        const w = analyzeWord(words[i], language, cache);
-        ids[tokens.length] = w.id;
-        tokens.push(w.stem === '' ? null : w.stem);
-      }
-    }
-    if (p === 0) titleEnd = tokens.length;
-  }
-  idScratch = ids;
+  scanTokens = tokens;
+  scanN = 0;
+  scanText(a.title ?? '', language);
+  const titleEnd = scanN;
+  push(null, -1); // gap: phrases never span two fields
+  scanText(a.summary ?? '', language);
+  push(null, -1);
+  scanText(a.body ?? '', language);
+  if (tokens.length !== scanN) tokens.length = scanN;
+  scanTokens = NO_TOKENS;
+
+  const rawTags = a.tags ?? NO_TAGS;
   const tags = new Set<string>();
-  for (const t of a.tags ?? []) {
-    const n = normalizeTag(t);
-    if (n) tags.add(n);
+  const fieldIds = new Int32Array(rawTags.length + 2);
+  let nf = 0;
+  for (let i = 0; i < rawTags.length; i++) {
+    const f = fieldNorm(tagNorms, rawTags[i], '\u0001');
+    if (f.value && !tags.has(f.value)) {
+      tags.add(f.value);
+      fieldIds[nf++] = lookupTerm(f.key);
+    }
   }
-  const section = a.section ? normalizeTag(a.section) || null : null;
+  let section: string | null = null;
+  if (a.section) {
+    const f = fieldNorm(sectionNorms, a.section, '\u0002');
+    if (f.value) {
+      section = f.value;
+      fieldIds[nf++] = lookupTerm(f.key);
+    }
+  }
+  fieldIds[nf++] = lookupTerm(langKey(language));
   const out: PreparedArticle = {
     language,
     tokens,
@@ -599,18 +861,11 @@ export function prepareArticle(a: ArticleInput): PreparedArticle {
     termIds: EMPTY_I32,
     posStart: EMPTY_I32,
     posData: EMPTY_I32,
+    fieldIds: nf === fieldIds.length ? fieldIds : fieldIds.slice(0, nf),
     internVersion: -1,
   };
-  fillPositions(out, ids, tokens.length);
+  fillPositions(out, scanIds, scanN);
   return out;
-}
-
-function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> {
-  let n = a.length;
-  while (n < min) n *= 2;
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
 }
 
 /** Our stems of an article joined by spaces, for `to_tsvector('simple', …)` in the database. */

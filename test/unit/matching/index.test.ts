@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluate, parseQuery, prepareArticle, TopicIndex, type ArticleInput } from '../../../src/matching/index.js';
+import { evaluate, normalizeQuery, parseQuery, prepareArticle, QueryError, TopicIndex, type ArticleInput } from '../../../src/matching/index.js';
 
 const fixture = JSON.parse(
   readFileSync(new URL('../../fixtures/articles.json', import.meta.url), 'utf8'),
@@ -117,5 +118,54 @@ describe('TopicIndex', () => {
     );
     expect(bad).toEqual([2]);
     expect(idx.size).toBe(1);
+  });
+
+  it('compiles query strings on its fast path exactly as the parser does (same entries, same errors)', () => {
+    const token = fc.constantFrom('japan', 'Japan', 'JAPAN', 'nato', 'sanctions', 'Sanctioned', 'the', 'The', 'of', 'and', 'And', 'AND', 'OR', 'NOT', 'or', 'not', 'x2', '2024', 'café', 'tag:ukraine', '-war', 'title:nato', '(japan', 'nato)', '"arms', 'deal"', '|', '');
+    const query = fc.tuple(fc.array(token, { minLength: 1, maxLength: 6 }), fc.constantFrom(' ', '  ', '\t'), fc.boolean()).map(([ts, sep, pad]) => (pad ? ' ' : '') + ts.join(sep));
+    const errorOf = (q: string): string | null => {
+      try {
+        parseQuery(q, { maxTerms: 3 });
+        return null;
+      } catch (e) {
+        return e instanceof QueryError ? e.code : String(e);
+      }
+    };
+    fc.assert(
+      fc.property(query, query, (q1, q2) => {
+        const errors: [number, string][] = [];
+        const onError = (id: number, e: unknown): void => {
+          errors.push([id, e instanceof QueryError ? e.code : String(e)]);
+        };
+        const e1 = errorOf(q1);
+        const e2 = errorOf(q2);
+        const topics: { id: number; query: string | ReturnType<typeof parseQuery> }[] = [
+          { id: 1, query: q1 },
+          { id: 2, query: q2 },
+        ];
+        if (e1 === null) topics.push({ id: 3, query: parseQuery(q1, { maxTerms: 3 }) });
+        if (e2 === null) topics.push({ id: 4, query: parseQuery(q2, { maxTerms: 3 }) });
+        const idx = TopicIndex.build(topics, { maxTerms: 3, onError });
+        const expected: [number, string][] = [];
+        if (e1 !== null) expected.push([1, e1]);
+        if (e2 !== null) expected.push([2, e2]);
+        expect(errors).toEqual(expected);
+        const keys = new Set<string>();
+        if (e1 === null) keys.add(normalizeQuery(parseQuery(q1, { maxTerms: 3 })));
+        if (e2 === null) keys.add(normalizeQuery(parseQuery(q2, { maxTerms: 3 })));
+        expect(idx.stats().entries).toBe(keys.size);
+        // upsert takes the same path
+        const up = new TopicIndex({ maxTerms: 3 });
+        for (const t of topics) {
+          try {
+            up.upsert(t.id, t.query);
+          } catch {
+            // reported above
+          }
+        }
+        expect(up.stats().entries).toBe(keys.size);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

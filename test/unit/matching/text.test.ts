@@ -1,5 +1,43 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { foldText, normalizeTag, prepareArticle, tokenize, searchText } from '../../../src/matching/text.js';
+import {
+  analyze,
+  foldText,
+  foldWords,
+  internTerm,
+  lookupTerm,
+  normalizeLanguage,
+  normalizeTag,
+  prepareArticle,
+  searchText,
+  stemWord,
+  stopWordsFor,
+  termKey,
+  tokenize,
+} from '../../../src/matching/text.js';
+
+/** The definition the fast scanners must agree with: fold, split, drop stop words, stem. */
+function spec(text: string, language: string): (string | null)[] {
+  const lang = normalizeLanguage(language);
+  const stops = stopWordsFor(lang);
+  return foldWords(text).map((w) => (stops.has(w) ? null : stemWord(w, lang)));
+}
+
+// ASCII words of every length around the table's 12 packed chars, cases, punctuation, and the
+// Unicode traps: accents, ß/ø/ł, Greek final sigma, compatibility forms (™ → "TM", ﬁ, ＮＡＴＯ,
+// 𝐀, Kelvin sign), combining marks, lone surrogates, non-ASCII separators.
+const PIECES = [
+  'the', 'The', 'OF', 'and', 'sanctions', 'Sanctioned', 'JAPAN', 'japan', 'a1b2', '2024', 'x',
+  'abcdefghijk', 'abcdefghijkl', 'abcdefghijklm', 'ABCDEFGHIJKLM', 'abcdefghijkm', 'internationalisation',
+  'Internationalisations', 'antidisestablishmentarianism', 'abcdefghijklmnopqrstuvwxyz0123',
+  'Häuser', 'café', 'CAFÉ', 'Straße', 'Øresund', 'Łódź', 'élections', 'présidentielles', 'naïve',
+  'ΟΔΟΣ', 'Σ', "ΟΣ'Α", '™', 'ﬁsh', 'ＮＡＴＯ', '𝐀bc', '\u212A', 'İstanbul', 'ı', 'x\u0301', '\ud800',
+  '😀', '½', '²', 'Ⅻ', '—', '’', "'", '.', ',', '-', ' ', ' ', ' ', '  ', '\n', '\u00a0',
+];
+const text = fc.array(fc.constantFrom(...PIECES), { maxLength: 14 }).map((a) => a.join(''));
+const asciiText = text.map((s) => s.replace(/[^\x00-\x7f]/g, ' '));
+const anyText = fc.oneof(text, asciiText);
+const language = fc.constantFrom('en', 'de', 'fr', 'tr', 'ru', 'xx', 'en-GB', 'DE');
 
 describe('text analysis', () => {
   it('foldText lower-cases, strips accents and punctuation', () => {
@@ -31,5 +69,31 @@ describe('text analysis', () => {
     expect(a.section).toBe('business');
     expect(a.language).toBe('en');
     expect(searchText(a)).toBe('bank england rate bank rose');
+  });
+
+  it('analyze and prepareArticle agree with fold + split + stop words + stem (property)', () => {
+    fc.assert(
+      fc.property(anyText, anyText, anyText, language, fc.array(fc.constantFrom(...PIECES), { maxLength: 3 }), fc.boolean(), (title, summary, body, lang, tags, intern) => {
+        expect(analyze(title, lang)).toEqual(spec(title, lang));
+        expect(tokenize(body, lang)).toEqual(spec(body, lang).filter((t) => t !== null));
+        const a = prepareArticle({ title, summary, body, tags, section: summary, language: lang });
+        expect(a.tokens).toEqual([...spec(title, lang), null, ...spec(summary, lang), null, ...spec(body, lang)]);
+        expect(a.titleEnd).toBe(spec(title, lang).length);
+        expect([...a.tags]).toEqual([...new Set(tags.map(normalizeTag).filter((t) => t !== ''))]);
+        expect(a.section).toBe(normalizeTag(summary) || null);
+        // the matcher's view: every token whose stem is interned, at its positions, and nothing else
+        const want = new Map<number, number[]>();
+        a.tokens.forEach((t, p) => {
+          const id = t === null ? -1 : lookupTerm(t);
+          if (id >= 0) want.set(id, [...(want.get(id) ?? []), p]);
+        });
+        const got = new Map<number, number[]>();
+        for (let i = 0; i < a.termIds.length; i++) got.set(a.termIds[i], [...a.posData.subarray(a.posStart[i], a.posStart[i + 1])]);
+        expect(got).toEqual(want);
+        // intern some stems now: later articles must see their ids
+        if (intern) for (const t of a.tokens.slice(0, 3)) if (t !== null) expect(termKey(internTerm(t))).toBe(t);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
