@@ -54,11 +54,11 @@ interface Load {
   non2xx: number;
 }
 
-async function load(opts: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string }): Promise<Load> {
+async function load(opts: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: () => string }, duration = DURATION): Promise<Load> {
   const instance = autocannon({
     url: opts.url,
     connections: CONNECTIONS,
-    duration: DURATION,
+    duration,
     method: opts.method ?? 'GET',
     headers: opts.headers,
     requests: opts.body ? [{ setupRequest: (req) => ({ ...req, body: opts.body!() }) }] : undefined,
@@ -119,19 +119,20 @@ async function main() {
       JSON.stringify({ email: `load-${runId}-${n++}@example.com`, topics: ['japan'], frequency: 'daily', acceptTerms: true, termsVersion: sample.consent.termsVersion, formToken: sample.formToken, website: '' });
 
     const results = [];
-    for (const [name, service, baseline] of [
-      ['widget-config', () => load({ url: configUrl }), () => load({ url: `${bare}/config` })],
-      ['widget-config-article', () => load({ url: articleConfigUrl }), () => load({ url: `${bare}/config` })],
-      [
-        'subscriptions',
-        () => load({ url: `${base}/api/v1/subscriptions`, method: 'POST', headers: { 'content-type': 'application/json' }, body: signupBody }),
-        () => load({ url: `${bare}/signup`, method: 'POST', headers: { 'content-type': 'application/json' }, body: signupBody }),
-      ],
+    const signupOpts = { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: signupBody };
+    for (const [name, serviceOpts, baselineOpts] of [
+      ['widget-config', { url: configUrl }, { url: `${bare}/config` }],
+      ['widget-config-article', { url: articleConfigUrl }, { url: `${bare}/config` }],
+      ['subscriptions', { url: `${base}/api/v1/subscriptions`, ...signupOpts }, { url: `${bare}/signup`, ...signupOpts }],
     ] as const) {
+      // Both sides are warmed up (JIT, connection pools) before they are measured.
+      log(`${name}: warm-up 2s each`);
+      await load(serviceOpts, 2);
+      await load(baselineOpts, 2);
       log(`${name}: service ${DURATION}s`);
-      const s = await service();
+      const s = await load(serviceOpts);
       log(`${name}: baseline ${DURATION}s`);
-      const b = await baseline();
+      const b = await load(baselineOpts);
       results.push({
         bench: 'http',
         endpoint: name,

@@ -29,15 +29,15 @@ export function createApp(ctx: AppContext): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.http.trustProxy);
 
-  app.use(
-    pinoHttp({
+  const requestId = (req: express.Request, res: express.Response) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    return id;
+  };
+  const httpLogger = pinoHttp({
       logger: ctx.logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
+      genReqId: requestId,
       // Only what an operator needs; addresses and tokens never reach the log.
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
@@ -48,8 +48,17 @@ export function createApp(ctx: AppContext): Express {
       customLogLevel: (req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : HOT_PATHS.test(req.url ?? '') ? 'silent' : 'info',
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-    }),
-  );
+    });
+  // The widget's GETs come with every page view of the publisher's site: they skip the
+  // per-request logger entirely (their errors are still logged by the error handler, their
+  // volume and latency are in /metrics).
+  app.use((req, res, next) => {
+    if (req.method === 'GET' && HOT_PATHS.test(req.url)) {
+      requestId(req, res);
+      return next();
+    }
+    httpLogger(req, res, next);
+  });
 
   // Request latency by route pattern (never the raw path: tokens and ids stay out of labels).
   app.use((req, res, next) => {
