@@ -34,6 +34,8 @@ export interface RunResult {
 const FREQUENCIES: Frequency[] = ['instant', 'daily', 'weekly'];
 // Look-back bounds what "new" can mean, so the scan never walks a topic's whole history.
 const LOOKBACK_MS: Record<Frequency, number> = { instant: 2 * 86_400_000, daily: 3 * 86_400_000, weekly: 15 * 86_400_000 };
+// A run that queues at least this many digests refreshes the queue tables' statistics.
+const ANALYZE_AFTER = 2_000;
 // Arbitrary, fixed: the key of the scheduler's advisory lock.
 const SCHEDULER_LOCK_KEY = 7_301_001;
 
@@ -86,6 +88,7 @@ export class DigestScheduler {
     const runId = await this.repos.digests.createRun(trigger, now);
     let scanned = 0;
     let queued = 0;
+    let analyzedAt = 0;
     try {
       for (const frequency of FREQUENCIES) {
         let afterId = 0;
@@ -95,8 +98,15 @@ export class DigestScheduler {
           afterId = batch[batch.length - 1]!.id;
           scanned += batch.length;
           queued += await this.scheduleBatch(batch, frequency, now, runId);
+          // Senders claim while this run queues: keep the queue's statistics current (see
+          // refreshQueueStatistics) after each tenfold growth of what this run queued.
+          if (queued >= Math.max(ANALYZE_AFTER, analyzedAt * 10)) {
+            await this.repos.digests.refreshQueueStatistics();
+            analyzedAt = queued;
+          }
         }
       }
+      if (queued >= ANALYZE_AFTER && queued > analyzedAt * 2) await this.repos.digests.refreshQueueStatistics();
       await this.repos.digests.finishRun(runId, { status: 'finished', now: this.clock.now(), scanned, queued });
     } catch (err) {
       await this.repos.digests.finishRun(runId, { status: 'failed', now: this.clock.now(), scanned, queued, error: String(err) });
