@@ -26,6 +26,11 @@ export function registerWorkerJobs(ctx: AppContext): void {
     run: () => ctx.services.scheduler.run('cron'),
   });
   ctx.jobs.register({
+    name: 'admin-sessions.purge',
+    schedule: '23 * * * *',
+    run: () => ctx.services.admin.purgeExpiredSessions(),
+  });
+  ctx.jobs.register({
     name: 'signups.purge',
     schedule: '17 * * * *',
     run: () => ctx.services.subscriptions.purgeUnconfirmed(),
