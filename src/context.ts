@@ -93,7 +93,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     // Any change to topics (name, status, prompt settings) reaches the caches built from them.
     onTopicsChanged: () => activeTopics.invalidate(),
   });
-  const templates = await compileTemplates(TEMPLATES_DIR);
+  const templates = await compileTemplates(TEMPLATES_DIR, { cacheDir: config.mail.templateCacheDir });
   const metrics = createMetrics();
   const baseTransport =
     overrides.transport ??

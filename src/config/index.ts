@@ -11,7 +11,7 @@ export interface Config {
   http: { host: string; port: number; baseUrl: string; jsonBodyLimit: string; trustProxy: string; allowedOrigins: string[] };
   database: { url: string | undefined; pgliteDir: string; poolSize: number; migrateOnStart: boolean };
   secretKey: string;
-  mail: { smtpUrls: string[]; from: string; publisherName: string; postalAddress: string };
+  mail: { smtpUrls: string[]; from: string; publisherName: string; postalAddress: string; templateCacheDir: string };
   consentMode: Env['CONSENT_MODE'];
   defaultTimeZone: string;
   roles: Role[];
@@ -146,6 +146,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       from: e.MAIL_FROM ?? 'alerts@localhost',
       publisherName: e.PUBLISHER_NAME,
       postalAddress: e.POSTAL_ADDRESS ?? '(postal address not configured: set POSTAL_ADDRESS)',
+      templateCacheDir: e.TEMPLATE_CACHE_DIR,
     },
     consentMode: e.CONSENT_MODE,
     defaultTimeZone: e.DEFAULT_TIMEZONE,

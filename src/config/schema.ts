@@ -68,6 +68,7 @@ export const envSchema = z.object({
     .refine((v) => /^postgres(ql)?:\/\//.test(v), { error: 'must be a postgres:// URL' })
     .optional(),
   PGLITE_DIR: z.string().min(1).default('./var/pglite'),
+  TEMPLATE_CACHE_DIR: z.string().min(1).default('./var/cache'),
   DATABASE_POOL_SIZE: int(10, 1, 200),
   MIGRATE_ON_START: bool(true),
   SECRET_KEY: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),

@@ -1,7 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import mjml2html from 'mjml';
 
 // Rendering is two-stage (DESIGN §7): MJML → HTML once per template at start-up, then a
 // Handlebars fill per recipient. mjml2html costs milliseconds; a Handlebars fill costs
@@ -107,6 +108,12 @@ export interface CompileTemplatesOptions {
   validationLevel?: 'strict' | 'soft';
   /** Receives MJML warnings in `soft` mode. */
   onWarning?: (message: string) => void;
+  /**
+   * A folder for the MJML output, keyed by a hash of every template source, the mjml version
+   * and the options. A process that finds its key there never loads mjml (~60 MB of modules):
+   * workers start faster and stay smaller. Unset: always compile.
+   */
+  cacheDir?: string;
 }
 
 export class TemplateCompileError extends Error {
@@ -403,38 +410,37 @@ function compileHandlebars(
 
 type CompileOptions = NonNullable<Parameters<typeof Handlebars.compile>[1]>;
 
-/**
- * Compiles every `<name>.mjml` in `dir` (with `<name>.txt` and `<name>.subject.txt`) once.
- * Text partials come from `dir/partials/*.txt`; MJML partials are pulled in with `mj-include`.
- */
-export async function compileTemplates(dir: string, opts: CompileTemplatesOptions = {}): Promise<MailTemplates> {
-  const validationLevel = opts.validationLevel ?? 'strict';
-  const root = path.resolve(dir);
-  const hb = Handlebars.create();
-  const knownHelpers = registerHelpers(hb);
-  // knownHelpersOnly: a mustache is a property lookup unless it names one of our helpers (no
-  // per-field helper probe at render time), and a typo'd helper fails start-up, not a send
-  const htmlOptions: CompileOptions = { knownHelpers, knownHelpersOnly: true, preventIndent: true };
-  const textOptions: CompileOptions = { knownHelpers, knownHelpersOnly: true, noEscape: true };
+const require = createRequire(import.meta.url);
 
-  const partialDir = path.join(root, 'partials');
-  const partialFiles = await readdir(partialDir).catch(() => [] as string[]);
-  const textPartials = new Map<string, string>();
-  for (const file of partialFiles.filter((f) => f.endsWith('.txt')).sort()) {
-    const source = await readFile(path.join(partialDir, file), 'utf8');
-    const partialName = file.slice(0, -'.txt'.length);
-    textPartials.set(partialName, source.replace(/\n$/, ''));
-    // for calls with arguments, which are not expanded at compile time; compiled with the text
-    // options, since a partial invoked from a text template must not escape
-    hb.registerPartial(partialName, hb.compile(source, textOptions));
+/** MJML → HTML for every template, from the cache when its key matches, else compiled (and cached). */
+async function mjmlOutputs(
+  root: string,
+  files: string[],
+  partialFiles: string[],
+  validationLevel: 'strict' | 'soft',
+  opts: CompileTemplatesOptions,
+): Promise<Map<string, string>> {
+  const sources = new Map<string, string>();
+  for (const file of files) sources.set(file, await readFile(path.join(root, file), 'utf8'));
+  let cachePath: string | undefined;
+  if (opts.cacheDir) {
+    const key = createHash('sha256');
+    key.update(JSON.stringify({ mjml: (require('mjml/package.json') as { version: string }).version, validationLevel, format: 1 }));
+    for (const [file, source] of sources) key.update(`\0${file}\0${source}`);
+    for (const file of partialFiles.filter((f) => f.endsWith('.mjml')).sort()) key.update(`\0partials/${file}\0${await readFile(path.join(root, 'partials', file), 'utf8')}`);
+    cachePath = path.join(opts.cacheDir, `mjml-${key.digest('hex').slice(0, 32)}.json`);
+    try {
+      return new Map(Object.entries(JSON.parse(await readFile(cachePath, 'utf8')) as Record<string, string>));
+    } catch {
+      // no cache yet (or unreadable): compile
+    }
   }
-
-  const files = (await readdir(root)).filter((f) => f.endsWith('.mjml')).sort();
-  const compiled = new Map<string, CompiledTemplate>();
+  const { default: mjml2html } = await import('mjml');
+  const out = new Map<string, string>();
   for (const file of files) {
     const name = file.slice(0, -'.mjml'.length);
     const filePath = path.join(root, file);
-    const mjmlSource = await readFile(filePath, 'utf8');
+    const mjmlSource = sources.get(file)!;
     let html: string;
     try {
       const result = await mjml2html(mjmlSource, {
@@ -471,6 +477,56 @@ export async function compileTemplates(dir: string, opts: CompileTemplatesOption
     if (/mj-include (fails|denied)/i.test(html)) {
       throw new TemplateCompileError(`an mj-include of mail template "${name}" could not be read`, name);
     }
+    out.set(name, html);
+  }
+  if (cachePath && opts.cacheDir) {
+    // Written aside and renamed: a concurrent reader sees the whole file or none. Best effort:
+    // a read-only disk only means the next start compiles again.
+    try {
+      await mkdir(opts.cacheDir, { recursive: true });
+      const tmp = `${cachePath}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(Object.fromEntries(out)));
+      await rename(tmp, cachePath);
+    } catch {
+      // ignored: see above
+    }
+  }
+  return out;
+}
+
+
+/**
+ * Compiles every `<name>.mjml` in `dir` (with `<name>.txt` and `<name>.subject.txt`) once.
+ * Text partials come from `dir/partials/*.txt`; MJML partials are pulled in with `mj-include`.
+ */
+export async function compileTemplates(dir: string, opts: CompileTemplatesOptions = {}): Promise<MailTemplates> {
+  const validationLevel = opts.validationLevel ?? 'strict';
+  const root = path.resolve(dir);
+  const hb = Handlebars.create();
+  const knownHelpers = registerHelpers(hb);
+  // knownHelpersOnly: a mustache is a property lookup unless it names one of our helpers (no
+  // per-field helper probe at render time), and a typo'd helper fails start-up, not a send
+  const htmlOptions: CompileOptions = { knownHelpers, knownHelpersOnly: true, preventIndent: true };
+  const textOptions: CompileOptions = { knownHelpers, knownHelpersOnly: true, noEscape: true };
+
+  const partialDir = path.join(root, 'partials');
+  const partialFiles = await readdir(partialDir).catch(() => [] as string[]);
+  const textPartials = new Map<string, string>();
+  for (const file of partialFiles.filter((f) => f.endsWith('.txt')).sort()) {
+    const source = await readFile(path.join(partialDir, file), 'utf8');
+    const partialName = file.slice(0, -'.txt'.length);
+    textPartials.set(partialName, source.replace(/\n$/, ''));
+    // for calls with arguments, which are not expanded at compile time; compiled with the text
+    // options, since a partial invoked from a text template must not escape
+    hb.registerPartial(partialName, hb.compile(source, textOptions));
+  }
+
+  const files = (await readdir(root)).filter((f) => f.endsWith('.mjml')).sort();
+  const htmlByName = await mjmlOutputs(root, files, partialFiles, validationLevel, opts);
+  const compiled = new Map<string, CompiledTemplate>();
+  for (const file of files) {
+    const name = file.slice(0, -'.mjml'.length);
+    const html = htmlByName.get(name)!;
     const text = await readRequired(path.join(root, `${name}.txt`), name);
     const subject = await readRequired(path.join(root, `${name}.subject.txt`), name);
     compiled.set(name, {

@@ -260,3 +260,31 @@ describe('expandPartials', () => {
     expect(hb.compile(expanded)(data)).toBe(hb.compile(source)(data));
   });
 });
+
+describe('compiled MJML cache', () => {
+  it('renders the same from the cache, and recompiles when a template changes', async () => {
+    const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'ta-mjml-cache-'));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ta-templates-'));
+    try {
+      await cp(TEMPLATES_DIR, dir, { recursive: true });
+      const first = await compileTemplates(dir, { cacheDir });
+      const cached = (await import('node:fs')).readdirSync(cacheDir).filter((f) => f.endsWith('.json'));
+      expect(cached).toHaveLength(1);
+      const second = await compileTemplates(dir, { cacheDir });
+      const data = digestData();
+      expect(second.render('digest', data)).toEqual(first.render('digest', data));
+      expect(second.render('digest', data)).toEqual(templates.render('digest', data));
+
+      // A changed source is a new key: compiled again, never served stale.
+      const mjml = path.join(dir, 'confirm.mjml');
+      const source = (await import('node:fs')).readFileSync(mjml, 'utf8');
+      await writeFile(mjml, source.replace('</mj-body>', '<mj-section><mj-column><mj-text>Cache probe</mj-text></mj-column></mj-section></mj-body>'));
+      const third = await compileTemplates(dir, { cacheDir });
+      expect(third.render('confirm', confirmData()).html).toContain('Cache probe');
+      expect((await import('node:fs')).readdirSync(cacheDir).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
