@@ -31,17 +31,6 @@ export interface QueuedDigest {
   articleIds: number[];
 }
 
-export interface DigestRun {
-  id: number;
-  trigger: string;
-  status: string;
-  startedAt: Date;
-  finishedAt: Date | null;
-  subscribersScanned: number;
-  deliveriesQueued: number;
-  error: string | null;
-}
-
 export interface MailRecipient {
   id: number;
   language: string;
@@ -74,20 +63,6 @@ export class DigestsRepository {
       .set({ status: r.status, finished_at: r.now, subscribers_scanned: r.scanned, deliveries_queued: r.queued, error: r.error ?? null })
       .where('id', '=', id)
       .execute();
-  }
-
-  async latestRuns(limit: number): Promise<DigestRun[]> {
-    const rows = await this.db.selectFrom('digest_runs').selectAll().orderBy('id', 'desc').limit(limit).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      trigger: r.trigger,
-      status: r.status,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      subscribersScanned: r.subscribers_scanned,
-      deliveriesQueued: r.deliveries_queued,
-      error: r.error,
-    }));
   }
 
   /**
@@ -280,16 +255,6 @@ export class DigestsRepository {
   async recentArticles(limit: number): Promise<DigestArticleRow[]> {
     const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).orderBy('published_at', 'desc').limit(limit).execute();
     return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
-  }
-
-  async deliveryProgress(runId: number): Promise<Record<string, number>> {
-    const rows = await this.db
-      .selectFrom('deliveries')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('run_id', '=', runId)
-      .groupBy('status')
-      .execute();
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
   async markBounceEvent(e: { emailHash: string; deliveryId: number | null; kind: 'hard' | 'soft' | 'complaint'; detail: string | null; now: Date }): Promise<void> {

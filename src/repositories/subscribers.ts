@@ -223,26 +223,6 @@ export class SubscribersRepository {
     }));
   }
 
-  /**
-   * Marks the topics pending for this subscriber (new rows, or rows that had ended), leaving
-   * active ones untouched. Returns the topic ids now awaiting confirmation.
-   */
-  async requestTopics(subscriberId: number, topicIds: readonly number[], frequency: Frequency, now: Date): Promise<number[]> {
-    if (topicIds.length === 0) return [];
-    const rows = await this.db
-      .insertInto('subscriptions')
-      .values(topicIds.map((topic_id) => ({ subscriber_id: subscriberId, topic_id, status: 'pending' as const, frequency, requested_at: now })))
-      .onConflict((oc) =>
-        oc
-          .columns(['subscriber_id', 'topic_id'])
-          .doUpdateSet({ status: 'pending', frequency, requested_at: now, updated_at: now })
-          .where('subscriptions.status', '!=', 'active'),
-      )
-      .returning('topic_id')
-      .execute();
-    return rows.map((r) => r.topic_id);
-  }
-
   /** Activates pending subscriptions of these topics. Returns the topic ids activated. */
   async activate(subscriberId: number, topicIds: readonly number[], now: Date): Promise<number[]> {
     if (topicIds.length === 0) return [];
