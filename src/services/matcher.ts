@@ -32,7 +32,7 @@ export class MatcherService {
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
   private timer: NodeJS.Timeout | undefined;
-  private listener: pg.PoolClient | undefined;
+  private listener: { client: pg.PoolClient; release(): void } | undefined;
   private stopped = false;
 
   constructor(private readonly deps: MatcherDeps) {}
@@ -54,11 +54,11 @@ export class MatcherService {
     this.listener = undefined;
     if (listener) {
       try {
-        await listener.query('UNLISTEN *');
+        await listener.client.query('UNLISTEN *');
       } catch {
         // the connection is going away anyway
       }
-      listener.release(true);
+      listener.release();
     }
     await this.syncing;
   }
@@ -147,16 +147,28 @@ export class MatcherService {
   private async listen(pool: pg.Pool): Promise<void> {
     try {
       const client = await pool.connect();
+      // A client goes back to the pool once: an error after stop() (the server closing the
+      // connection) or a second error must not release it again.
+      let released = false;
+      const listener = {
+        client,
+        release: () => {
+          if (released) return;
+          released = true;
+          client.release(true);
+        },
+      };
       client.on('notification', () => void this.sync());
       client.on('error', (err) => {
+        if (this.listener === listener) this.listener = undefined;
+        listener.release();
+        if (this.stopped) return;
         // The LISTEN connection dropped: polling still runs; try to listen again shortly.
         this.deps.logger.warn({ err }, 'topic change listener lost its connection');
-        client.release(true);
-        if (this.listener === client) this.listener = undefined;
-        if (!this.stopped) setTimeout(() => void this.listen(pool), 5000).unref();
+        setTimeout(() => void this.listen(pool), 5000).unref();
       });
       await client.query('LISTEN topics_changed');
-      this.listener = client;
+      this.listener = listener;
       if (this.stopped) await this.stop();
     } catch (err) {
       this.deps.logger.warn({ err }, 'could not LISTEN for topic changes; polling only');

@@ -61,3 +61,24 @@ describe.runIf(testEngine() === 'postgres')('topic changes across processes', ()
     }
   }, 60_000);
 });
+
+describe.runIf(testEngine() === 'postgres')('the topic change listener', () => {
+  it('survives its connection being killed, then stops cleanly', async () => {
+    const app = await startTestApp();
+    try {
+      const { sql } = await import('kysely');
+      const killed = await sql<{ pid: number }>`
+        SELECT pg_terminate_backend(pid)::int AS pid FROM pg_stat_activity
+        WHERE datname = current_database() AND query LIKE 'LISTEN%'`.execute(app.db.db);
+      expect(killed.rows.length).toBe(1);
+      await new Promise((r) => setTimeout(r, 300));
+      // Topics still reach the index by polling the version.
+      const api = await apiClient(app);
+      await api.post('/api/v1/topics', { slug: 'after-kill', name: 'After kill', query: 'zakharova' });
+      const r = await api.post('/api/v1/articles', { ...fixture, externalId: 'after-kill', url: `${fixture.url}?after-kill` });
+      expect(r.body.matchedTopics).toContain('after-kill');
+    } finally {
+      await app.close();
+    }
+  });
+});
