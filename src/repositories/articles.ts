@@ -16,16 +16,8 @@ export interface Article {
   updatedAt: Date;
 }
 
-export interface ArticleWrite {
-  externalId: string | null;
-  url: string;
-  title: string;
-  summary: string;
-  body: string;
-  tags: string[];
-  section: string | null;
-  language: string;
-  publishedAt: Date;
+/** What an ingest writes: the article's content, plus where it came from. */
+export interface ArticleWrite extends Omit<Article, 'id' | 'createdAt' | 'updatedAt'> {
   contentHash: string;
   source: 'api' | 'feed' | 'demo';
   feedId?: number | null;

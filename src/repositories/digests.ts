@@ -1,17 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, Frequency } from '../db/types.js';
+import { SUBSCRIBER_COLUMNS, toSubscriber, type Subscriber } from './subscribers.js';
 
-export interface DigestRecipient {
-  id: number;
-  email: string;
-  emailNormalized: string;
-  timeZone: string;
-  digestHour: number;
-  digestWeekday: number;
-  language: string;
-  pausedUntil: Date | null;
-  pausedIndefinitely: boolean;
-}
+/** A digest goes to a subscriber: their zone, hour, weekday and pause decide when. */
+export type DigestRecipient = Subscriber;
 
 export interface CandidateItem {
   subscriberId: number;
@@ -72,7 +64,7 @@ export class DigestsRepository {
   async recipients(frequency: Frequency, afterId: number, limit: number): Promise<DigestRecipient[]> {
     const rows = await this.db
       .selectFrom('subscribers as sub')
-      .select(['sub.id', 'sub.email', 'sub.email_normalized', 'sub.time_zone', 'sub.digest_hour', 'sub.digest_weekday', 'sub.language', 'sub.paused_until', 'sub.paused_indefinitely'])
+      .select(SUBSCRIBER_COLUMNS.map((c) => `sub.${c}` as const))
       .where('sub.id', '>', afterId)
       .where((eb) =>
         eb.exists(
@@ -82,17 +74,7 @@ export class DigestsRepository {
       .orderBy('sub.id')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      email: r.email,
-      emailNormalized: r.email_normalized,
-      timeZone: r.time_zone,
-      digestHour: r.digest_hour,
-      digestWeekday: r.digest_weekday,
-      language: r.language,
-      pausedUntil: r.paused_until,
-      pausedIndefinitely: r.paused_indefinitely,
-    }));
+    return rows.map(toSubscriber);
   }
 
   /**

@@ -47,7 +47,7 @@ export interface ConsentEvent {
 
 export type NewConsentEvent = Omit<ConsentEvent, 'id' | 'createdAt'>;
 
-const SUBSCRIBER_COLUMNS = [
+export const SUBSCRIBER_COLUMNS = [
   'id', 'email', 'email_normalized', 'time_zone', 'digest_hour', 'digest_weekday', 'language',
   'paused_until', 'paused_indefinitely', 'declined_until', 'created_at',
 ] as const;
@@ -57,7 +57,7 @@ type SubscriberRow = {
   language: string; paused_until: Date | null; paused_indefinitely: boolean; declined_until: Date | null; created_at: Date;
 };
 
-function toSubscriber(r: SubscriberRow): Subscriber {
+export function toSubscriber(r: SubscriberRow): Subscriber {
   return {
     id: r.id,
     email: r.email,
