@@ -47,6 +47,21 @@ export interface ConsentEvent {
 
 export type NewConsentEvent = Omit<ConsentEvent, 'id' | 'createdAt'>;
 
+/** One signup's write (see `requestSignups`). */
+export interface SignupWrite {
+  email: string;
+  normalized: string;
+  emailHash: string;
+  timeZone: string;
+  topicIds: number[];
+  frequency: Frequency;
+  consent: Omit<NewConsentEvent, 'subscriberId' | 'action'>;
+  confirmExpiresAt: Date;
+  mailLimitSince: Date;
+  messageId: string;
+  now: Date;
+}
+
 export const SUBSCRIBER_COLUMNS = [
   'id', 'email', 'email_normalized', 'time_zone', 'digest_hour', 'digest_weekday', 'language',
   'paused_until', 'paused_indefinitely', 'declined_until', 'created_at',
@@ -118,57 +133,73 @@ export class SubscribersRepository {
   }
 
   /**
-   * The whole signup write in one statement (one round trip, atomic): the subscriber (if new),
-   * pending subscriptions for the topics not already active, the 'requested' consent event,
-   * and — when anything awaits confirmation, the address has not declined recently and is under
-   * its daily limit — a confirmation request and its queued delivery. A suppressed address
-   * writes nothing at all. Returns whether a confirmation mail was queued.
+   * Signup writes, many in one statement (one round trip, atomic; see GroupCommit): for each,
+   * the subscriber (if new), pending subscriptions for the topics not already active, the
+   * 'requested' consent event, and — when anything awaits confirmation, the address has not
+   * declined recently and is under its daily limit of confirmation mails — a confirmation
+   * request and its queued delivery. A suppressed address writes nothing at all. The items'
+   * normalised addresses must be distinct (ON CONFLICT cannot touch one row twice in a
+   * statement). Prepared: planning this statement cost as much as running it.
    */
-  async requestSignup(p: {
-    email: string;
-    normalized: string;
-    emailHash: string;
-    timeZone: string;
-    topicIds: number[];
-    frequency: Frequency;
-    consent: Omit<NewConsentEvent, 'subscriberId' | 'action'>;
-    confirmExpiresAt: Date;
-    mailLimitSince: Date;
-    mailLimit: number;
-    messageId: string;
-    now: Date;
-  }): Promise<{ queued: boolean }> {
-    const c = p.consent;
-    const { rows } = await sql<{ id: number }>`
-      WITH sub AS (
+  async requestSignups(items: readonly SignupWrite[], mailLimit: number): Promise<void> {
+    if (items.length === 0) return;
+    const rows = items.map((p) => ({
+      email: p.email,
+      normalized: p.normalized,
+      email_hash: p.emailHash,
+      time_zone: p.timeZone,
+      frequency: p.frequency,
+      topic_ids: p.topicIds,
+      topics: p.consent.topics,
+      terms_version: p.consent.termsVersion,
+      terms_sha256: p.consent.termsSha256,
+      consent_text: p.consent.consentText,
+      consent_mode: p.consent.consentMode,
+      source_url: p.consent.sourceUrl,
+      form: p.consent.form,
+      ip: p.consent.ip,
+      user_agent: p.consent.userAgent,
+      expires_at: p.confirmExpiresAt,
+      message_id: p.messageId,
+      now: p.now,
+      mail_limit_since: p.mailLimitSince,
+    }));
+    await sql`/* prepare:signups */
+      WITH input AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
+          email text, normalized text, email_hash text, time_zone text, frequency text, topic_ids int[], topics text[],
+          terms_version int, terms_sha256 text, consent_text text, consent_mode text, source_url text, form text,
+          ip text, user_agent text, expires_at timestamptz, message_id text, now timestamptz, mail_limit_since timestamptz)
+      ), sub AS (
         INSERT INTO subscribers (email, email_normalized, time_zone, created_at, updated_at)
-        SELECT ${p.email}, ${p.normalized}, ${p.timeZone}, ${p.now}, ${p.now}
-        WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ${p.emailHash})
+        SELECT i.email, i.normalized, i.time_zone, i.now, i.now FROM input i
+        WHERE NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email_hash = i.email_hash)
         ON CONFLICT (email_normalized) DO UPDATE SET updated_at = subscribers.updated_at
-        RETURNING id, email, declined_until
+        RETURNING id, email AS to_address, email_normalized, declined_until
+      ), item AS (
+        SELECT sub.id, sub.to_address, sub.declined_until, i.* FROM sub JOIN input i ON i.normalized = sub.email_normalized
       ), pending AS (
         INSERT INTO subscriptions (subscriber_id, topic_id, status, frequency, requested_at, updated_at)
-        SELECT sub.id, t, 'pending', ${p.frequency}, ${p.now}, ${p.now} FROM sub, unnest(${p.topicIds}::int[]) AS t
+        SELECT item.id, t, 'pending', item.frequency, item.now, item.now FROM item, unnest(item.topic_ids) AS t
         ON CONFLICT (subscriber_id, topic_id) DO UPDATE
           SET status = 'pending', frequency = excluded.frequency, requested_at = excluded.requested_at, updated_at = excluded.updated_at
           WHERE subscriptions.status <> 'active'
-        RETURNING topic_id
+        RETURNING subscriber_id, topic_id
       ), consent AS (
         INSERT INTO consent_events (subscriber_id, action, topics, terms_version, terms_sha256, consent_text, consent_mode, source_url, form, ip, user_agent, created_at)
-        SELECT sub.id, 'requested', ${c.topics}::text[], ${c.termsVersion}, ${c.termsSha256}, ${c.consentText}, ${c.consentMode}, ${c.sourceUrl}, ${c.form}, ${c.ip}, ${c.userAgent}, ${p.now} FROM sub
+        SELECT item.id, 'requested', item.topics, item.terms_version, item.terms_sha256, item.consent_text, item.consent_mode, item.source_url, item.form, item.ip, item.user_agent, item.now
+        FROM item
       ), request AS (
         INSERT INTO confirmation_requests (subscriber_id, topic_ids, frequency, expires_at, created_at)
-        SELECT sub.id, (SELECT array_agg(topic_id ORDER BY topic_id) FROM pending), ${p.frequency}, ${p.confirmExpiresAt}, ${p.now} FROM sub
-        WHERE EXISTS (SELECT 1 FROM pending)
-          AND (sub.declined_until IS NULL OR sub.declined_until <= ${p.now})
-          AND (SELECT count(*) FROM deliveries d WHERE d.subscriber_id = sub.id AND d.kind = 'confirmation' AND d.created_at >= ${p.mailLimitSince}) < ${p.mailLimit}
-        RETURNING id
+        SELECT item.id, p.topic_ids, item.frequency, item.expires_at, item.now
+        FROM item JOIN (SELECT subscriber_id, array_agg(topic_id ORDER BY topic_id) AS topic_ids FROM pending GROUP BY subscriber_id) p ON p.subscriber_id = item.id
+        WHERE (item.declined_until IS NULL OR item.declined_until <= item.now)
+          AND (SELECT count(*) FROM deliveries d WHERE d.subscriber_id = item.id AND d.kind = 'confirmation' AND d.created_at >= item.mail_limit_since) < ${mailLimit}
+        RETURNING id, subscriber_id
       )
       INSERT INTO deliveries (kind, subscriber_id, to_address, idempotency_key, payload, message_id, created_at, updated_at, next_attempt_at)
-      SELECT 'confirmation', sub.id, sub.email, 'confirmation:' || request.id, jsonb_build_object('requestId', request.id), ${p.messageId}, ${p.now}, ${p.now}, ${p.now}
-      FROM request, sub
-      RETURNING id`.execute(this.db);
-    return { queued: rows.length > 0 };
+      SELECT 'confirmation', item.id, item.to_address, 'confirmation:' || request.id, jsonb_build_object('requestId', request.id), item.message_id, item.now, item.now, item.now
+      FROM request JOIN item ON item.id = request.subscriber_id`.execute(this.db);
   }
 
   async updateSettings(id: number, s: SubscriberSettings): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { Repositories } from '../repositories/index.js';
-import type { Subscriber, Subscription, ConsentEvent } from '../repositories/subscribers.js';
+import type { Subscriber, Subscription, ConsentEvent, SignupWrite } from '../repositories/subscribers.js';
 import type { Delivery } from '../repositories/deliveries.js';
 import type { Topic } from '../repositories/topics.js';
 import type { ConsentForm, Frequency } from '../db/types.js';
@@ -12,6 +12,7 @@ import { normalizeEmail, type Links } from './links.js';
 import type { Metrics } from '../metrics.js';
 import type { PromptCountBuffer } from './prompt-counts.js';
 import type { ActiveTopicCache } from './topic-cache.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface RequestMeta {
   ip: string | null;
@@ -76,6 +77,9 @@ export function newMessageId(domain: string): string {
  * export and erasure. Each write is one transaction; mail is only queued here, never sent.
  */
 export class SubscriptionService {
+  /** Signups under load are written many to a statement (see GroupCommit). */
+  private readonly signups: GroupCommit<SignupWrite>;
+
   constructor(
     private readonly repos: Repositories,
     private readonly terms: TermsService,
@@ -86,7 +90,13 @@ export class SubscriptionService {
     private readonly counts: PromptCountBuffer,
     private readonly activeTopics: ActiveTopicCache,
     private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    this.signups = new GroupCommit((items) => repos.subscribers.requestSignups(items, opts.confirmMailDailyLimit), {
+      maxBatch: 100,
+      concurrency: 2,
+      key: (item) => item.normalized,
+    });
+  }
 
   /** Active topics by slug; unknown or archived ones are a 400 naming them. */
   async resolveTopics(slugs: string[], path = 'topics'): Promise<Topic[]> {
@@ -134,7 +144,7 @@ export class SubscriptionService {
     const normalized = normalizeEmail(email);
     this.metrics?.signups.inc();
     await this.counts.add(now.toISOString().slice(0, 10), topics.map((t) => t.id), 'signup');
-    await this.repos.subscribers.requestSignup({
+    await this.signups.submit({
       email,
       normalized,
       emailHash: this.links.signer.emailHash(normalized),
@@ -154,7 +164,6 @@ export class SubscriptionService {
       },
       confirmExpiresAt: new Date(now.getTime() + this.opts.confirmTtlMs),
       mailLimitSince: new Date(now.getTime() - 86_400_000),
-      mailLimit: this.opts.confirmMailDailyLimit,
       messageId: newMessageId(this.opts.mailDomain),
       now,
     });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
@@ -202,6 +202,56 @@ describe('uniform answers, limits and traps', () => {
     for (let i = 0; i < 5; i++) expect((await signup({ email: 'eager@example.com', topics: ['nato'] })).status).toBe(202);
     const mails = await sendQueued();
     expect(mails.filter((m) => m.to && 'text' in m.to && m.to.text === 'eager@example.com')).toHaveLength(3);
+  });
+
+  it('writes concurrent signups in batches, each exactly once, repeated and suppressed addresses included', async () => {
+    await app.ctx.repos.suppressions.add(app.ctx.links.signer.emailHash('burst-suppressed@example.com'), 'manual', null, app.clock.now());
+    const { formToken, termsVersion } = await flows().widgetToken();
+    app.clock.advance(3000);
+    const post = (email: string, topics: string[]) =>
+      fetch(`${app.url}/api/v1/subscriptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, topics, frequency: 'weekly', acceptTerms: true, termsVersion, formToken, website: '' }),
+      });
+    const emails = [
+      ...Array.from({ length: 40 }, (_, i) => `burst-${i}@example.com`),
+      // one address four times (different case, different topics): never in one statement twice
+      'Burst-Dup@example.com', 'burst-dup@example.com', 'BURST-DUP@example.com', 'burst-dup@EXAMPLE.com',
+      'burst-suppressed@example.com',
+    ];
+    const writes = vi.spyOn(app.ctx.repos.subscribers, 'requestSignups');
+    try {
+      const answers = await Promise.all(emails.map((e, i) => post(e, i % 2 === 0 ? ['japan'] : ['nato', 'energy'])));
+      expect(answers.map((r) => r.status)).toEqual(emails.map(() => 202));
+      if (app.db.engine === 'postgres') {
+        // fewer statements than requests: later arrivals waited and went together (embedded
+        // PGlite runs each statement on the event loop, so requests arrive one at a time there)
+        expect(writes.mock.calls.length).toBeLessThan(emails.length);
+        expect(Math.max(...writes.mock.calls.map(([items]) => items.length))).toBeGreaterThan(1);
+      }
+      for (const [items] of writes.mock.calls) expect(new Set(items.map((i) => i.normalized)).size).toBe(items.length);
+    } finally {
+      writes.mockRestore();
+    }
+
+    for (let i = 0; i < 40; i++) {
+      const sub = (await subscriber(`burst-${i}@example.com`))!;
+      expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => [s.topicSlug, s.status, s.frequency])).toEqual(
+        i % 2 === 0 ? [['japan', 'pending', 'weekly']] : [['energy', 'pending', 'weekly'], ['nato', 'pending', 'weekly']],
+      );
+      expect((await app.ctx.repos.subscribers.consentHistory(sub.id)).map((e) => e.action)).toEqual(['requested']);
+    }
+    const dup = (await subscriber('burst-dup@example.com'))!;
+    expect((await app.ctx.repos.subscribers.consentHistory(dup.id)).filter((e) => e.action === 'requested')).toHaveLength(4);
+    expect((await app.ctx.repos.subscribers.subscriptions(dup.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan', 'nato']);
+    expect(await subscriber('burst-suppressed@example.com')).toBeUndefined();
+
+    const mails = await sendQueued();
+    const to = mails.map(flows().recipient);
+    for (let i = 0; i < 40; i++) expect(to.filter((t) => t === `burst-${i}@example.com`)).toHaveLength(1);
+    expect(to.filter((t) => t === 'burst-dup@example.com')).toHaveLength(3); // the daily limit holds across batches
+    expect(to).not.toContain('burst-suppressed@example.com');
   });
 
   it('drops honeypot and too-fast submissions silently: 202, nothing stored', async () => {
