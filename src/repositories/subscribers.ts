@@ -143,7 +143,10 @@ export class SubscribersRepository {
    */
   async requestSignups(items: readonly SignupWrite[], mailLimit: number): Promise<void> {
     if (items.length === 0) return;
-    const rows = items.map((p) => ({
+    // in address order: two batches in flight at once then take their row locks in one order
+    // (no deadlock between them when they share an address)
+    const sorted = [...items].sort((a, b) => (a.normalized < b.normalized ? -1 : a.normalized > b.normalized ? 1 : 0));
+    const rows = sorted.map((p) => ({
       email: p.email,
       normalized: p.normalized,
       email_hash: p.emailHash,
