@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+// Node itself with tsx's loader, not the `tsx` command: that one runs the service in a child
+// process of its own, so a SIGKILL sent to it killed only the wrapper and left the service
+// running (a "killed" worker kept sending, and outlived the test).
+const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -16,7 +19,7 @@ export interface ServiceProcess {
  * environment, in a working directory of the test's choosing (so no developer .env leaks in).
  */
 export function spawnService(env: Record<string, string>, cwd: string, entry = 'src/main.ts'): ServiceProcess {
-  const child = spawn(TSX, [path.join(ROOT, entry)], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, entry)], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
