@@ -93,7 +93,11 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     // Any change to topics (name, status, prompt settings) reaches the caches built from them.
     onTopicsChanged: () => activeTopics.invalidate(),
   });
-  const templates = await compileTemplates(TEMPLATES_DIR, { cacheDir: config.mail.templateCacheDir });
+  const templates = await compileTemplates(TEMPLATES_DIR, {
+    cacheDir: config.mail.templateCacheDir,
+    // Same output, but Handlebars' runtime fills it at about half the speed: worth knowing.
+    onFallback: (template, part) => logger.warn({ template, part }, 'template uses a construct the compiled fill lacks; Handlebars fills it'),
+  });
   const metrics = createMetrics();
   const baseTransport =
     overrides.transport ??
