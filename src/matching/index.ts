@@ -132,6 +132,51 @@ function hasPos(list: Int32Array, lo: number, hi: number, p: number): boolean {
   return false;
 }
 
+const radixCounts = new Int32Array(256);
+
+/**
+ * Sorts the non-negative ints `a[0, n)` ascending; returns the array holding the result (`a` or
+ * `tmp`, as long as `a`). LSD radix sort on bytes, only as many passes as the largest value needs:
+ * a thousand topic ids sort in a tenth of the time `TypedArray#sort` takes.
+ */
+function sortIds(a: Int32Array, n: number, tmp: Int32Array): Int32Array {
+  if (n <= 32) {
+    for (let i = 1; i < n; i++) {
+      const v = a[i];
+      let j = i - 1;
+      while (j >= 0 && a[j] > v) {
+        a[j + 1] = a[j];
+        j--;
+      }
+      a[j + 1] = v;
+    }
+    return a;
+  }
+  let max = 0;
+  for (let i = 0; i < n; i++) max |= a[i];
+  const counts = radixCounts;
+  let src = a;
+  let dst = tmp;
+  for (let shift = 0; shift < 32 && max >>> shift !== 0; shift += 8) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(src[i] >>> shift) & 255]++;
+    let sum = 0;
+    for (let d = 0; d < 256; d++) {
+      const c = counts[d];
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      dst[counts[(v >>> shift) & 255]++] = v;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
+}
+
 const TOPIC_ARRAY_LIMIT = 1 << 24;
 
 /** Order of evaluation inside AND/OR: atoms, then groups, negations last. */
@@ -193,7 +238,9 @@ export class TopicIndex {
   private cand = new Int32Array(1024);
   private out = new Int32Array(1024);
   private titleEnd = 0;
-  private posStart: Int32Array = new Int32Array(1);
+  private article: PreparedArticle | null = null;
+  /** The article's positions, fetched on the first phrase checked (null until then). */
+  private posStart: Int32Array | null = null;
   private posData: Int32Array = new Int32Array(0);
 
   constructor(opts: TopicIndexOptions = {}) {
@@ -366,9 +413,11 @@ export class TopicIndex {
   private candidatesVerified = 0;
   private topicsMatched = 0;
 
+  private sortTmp = new Int32Array(1024);
   private result(): number[] {
     const n = this.nOut;
-    const sorted = this.out.subarray(0, n).sort();
+    if (this.sortTmp.length < n) this.sortTmp = new Int32Array(this.out.length);
+    const sorted = sortIds(this.out, n, this.sortTmp);
     const res: number[] = new Array(n);
     for (let i = 0; i < n; i++) res[i] = sorted[i];
     return res;
@@ -420,20 +469,19 @@ export class TopicIndex {
     const titleGen = this.titleGen;
     const termSlot = this.termSlot;
     const ids = a.termIds;
-    const posStart = a.posStart;
-    const posData = a.posData;
-    this.posStart = posStart;
-    this.posData = posData;
+    this.article = a;
+    this.posStart = null;
     let present = this.present;
     const need = ids.length + a.fieldIds.length;
     if (present.length < need) present = this.present = growI32(present, need);
-    const titleEnd = a.titleEnd;
-    this.titleEnd = titleEnd;
+    this.titleEnd = a.titleEnd;
     let n = 0;
+    // the ids found in the title come first
+    const titleTerms = a.titleTerms;
+    for (let i = 0; i < titleTerms; i++) titleGen[ids[i]] = gen;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       termGen[id] = gen;
-      if (posData[posStart[i]] < titleEnd) titleGen[id] = gen;
       termSlot[id] = i;
       present[n++] = id;
     }
@@ -486,6 +534,11 @@ export class TopicIndex {
       const id = code[base + 2 * i];
       if (termGen[id] !== gen) return false;
       if (title && this.titleGen[id] !== gen) return false;
+    }
+    if (this.posStart === null) {
+      const p = (this.article as PreparedArticle).positions();
+      this.posStart = p.posStart;
+      this.posData = p.posData;
     }
     const posStart = this.posStart;
     const posData = this.posData;

@@ -16,18 +16,20 @@
  * - Positions: title, summary and body are concatenated with a one-position gap between them, so
  *   a phrase never spans two fields. The title occupies positions [0, titleEnd).
  *
- * Speed: prepareArticle reads plain ASCII text (most fields) in one pass over the char codes,
- * folding case inline, packing and hashing each word as it goes; a per-language open-addressing
- * table (32-byte slots: hash, length, first 12 chars, stem id) maps each distinct word to its stem
- * and interned id, so a word is folded, stop-checked and stemmed once per process. The query
- * parser and TopicIndex's fast path use the same table, so topics and articles share one stem
- * cache. Text with non-ASCII chars is folded (NFKD) as a whole, then split the same way; only runs
- * with non-ASCII letters go through the Unicode word regex and a Map cache. Word caches are bounded
- * (cleared past 500k words). Stems used by topics are interned process-wide to integer ids (never
- * cleared: bounded by the topics' vocabulary). Equivalence with the plain definition (foldWords +
+ * Speed: plain ASCII text (and ASCII with news punctuation such as ’ “ ” — …, which is replaced
+ * by spaces: see SEPARATOR_CHARS) is split and looked up in WebAssembly (words.ts): a
+ * per-language table maps each distinct word to its stem and interned id, so a word is folded,
+ * stop-checked and stemmed once per process. The query parser and TopicIndex's fast path use the
+ * same table, so topics and articles share one stem cache. Other non-ASCII text is folded (NFKD)
+ * as a whole, then split the same way; only runs with non-ASCII letters go through the Unicode
+ * word regex and a Map cache. Word caches are bounded (cleared past 500k words). Stems used by
+ * topics are interned process-wide to integer ids (never cleared: bounded by the topics'
+ * vocabulary). A prepared article keeps only ids; its stems (`tokens`) and positions are computed
+ * when first asked for. Equivalence with the plain definition (foldWords +
  * stop words + stemWord) is a property test in test/unit/matching/text.test.ts.
  */
 import { createRequire } from 'node:module';
+import { WordTable } from './words.js';
 import { stemmer as stemDa } from '@orama/stemmers/danish';
 import { stemmer as stemNl } from '@orama/stemmers/dutch';
 import { stemmer as stemFi } from '@orama/stemmers/finnish';
@@ -218,7 +220,7 @@ function analyzeWord(w: string, language: string, cache: Map<string, Analysed>):
   return s;
 }
 
-/** ASCII letters and digits (upper case included: the plain-text scanner folds it with `| 32`). */
+/** ASCII letters and digits. */
 const WORD_CI = new Uint8Array(128);
 /** ASCII lower-case letters and digits (folded text: an upper-case letter there is not a word char). */
 const WORD_LC = new Uint8Array(128);
@@ -226,201 +228,26 @@ for (let c = 48; c <= 57; c++) WORD_CI[c] = WORD_LC[c] = 1;
 for (let c = 97; c <= 122; c++) WORD_CI[c] = WORD_LC[c] = 1;
 for (let c = 65; c <= 90; c++) WORD_CI[c] = 1;
 
-/**
- * Word hashing shared by the scanners and the table: chars (case-folded with `| 32`) are packed
- * four to an int32, first char in the high byte; the hash mixes the packed ints and the length.
- * A word is identified by its length and its packed ints (the first three in the table slot,
- * the rest of a longer word in a pool).
- */
-const HASH_MUL = 0x9e3779b1 | 0;
-function finishHash(h: number, len: number): number {
-  h = Math.imul(h ^ len, 0x45d9f3b);
-  return h ^ (h >>> 16);
-}
-/** Packed int `k` (chars 4k .. 4k+3) of the case-folded word `s[start, end)`, 0 past its end. */
-function packedAt(s: string, start: number, end: number, k: number): number {
-  let p = 0;
-  for (let i = start + 4 * k, e = Math.min(end, i + 4); i < e; i++) p = (p << 8) | (s.charCodeAt(i) | 32);
-  return p;
-}
-/** Hash of the case-folded word `s[start, end)` (same as the scanners compute inline). */
-function hashWord(s: string, start: number, end: number): number {
-  let h = 0;
-  for (let k = 0; start + 4 * k < end; k++) h = Math.imul(h ^ packedAt(s, start, end, k), HASH_MUL);
-  return finishHash(h, end - start);
-}
-
-/**
- * Per language: open-addressing table from a plain ASCII word (letters and digits; hashed and
- * compared case-insensitively, straight from the text, without making a substring first) to its
- * analysis (stem or null for a stop word, interned id). The hot path of prepareArticle: each
- * distinct word is folded, checked against the stop list and stemmed once per process (bounded:
- * cleared past 500k words).
- */
-class AsciiWordTable {
-  // Slots of 8 int32 (32 bytes: a lookup touches one cache line): [hash, entry + 1 (0 = empty),
-  // length, interned id (-1 none as of the version, -2 stop word), internVersion when the id was
-  // last looked up, packed chars 0-3, 4-7, 8-11]; a word longer
-  // than 12 chars keeps the rest of its chars in `pool` from `wOff[entry]`.
-  private mask = (1 << 14) - 1;
-  private slots = new Int32Array(8 << 14);
-  private pool = new Uint8Array(1 << 16);
-  private poolLen = 0;
-  private wOff = new Int32Array(1 << 13);
-  /** Per entry: the stem, or null for a stop word. */
-  readonly stems: (string | null)[] = [];
-  private count = 0;
-  private readonly stemmer: ((w: string) => string) | undefined;
-  private readonly stops: ReadonlySet<string>;
-
-  constructor(language: string) {
-    this.stemmer = STEMMERS[language];
-    this.stops = stopWordsFor(language);
+const wordTables = new Map<string, WordTable>();
+function wordTable(language: string): WordTable {
+  let t = wordTables.get(language);
+  if (!t) {
+    const stemmer = STEMMERS[language];
+    const stops = stopWordsFor(language);
+    const analyse = (w: string): string | null => (stops.has(w) ? null : (stemmer && stemmer(w)) || w);
+    t = new WordTable({ analyse, lookup: lookupTerm, version: internVersion }, STEM_CACHE_MAX);
+    wordTables.set(language, t);
   }
-
-  /**
-   * Slot offset (into `slots`) of the word `s[start, end)` with hash `h` and packed ints
-   * `p0, p1, p2`, added if new; its interned id is brought up to date.
-   */
-  find(s: string, start: number, end: number, h: number, p0: number, p1: number, p2: number): number {
-    const len = end - start;
-    const slots = this.slots;
-    const mask = this.mask;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const b = i << 3;
-      const v = slots[b + 1];
-      if (v === 0) return this.add(s, start, end, h, p0, p1, p2);
-      if (slots[b] !== h || slots[b + 2] !== len || slots[b + 5] !== p0 || slots[b + 6] !== p1 || slots[b + 7] !== p2) continue;
-      if (len > 12) {
-        const pool = this.pool;
-        let o = this.wOff[v - 1];
-        let k = start + 12;
-        while (k < end && pool[o] === (s.charCodeAt(k) | 32)) {
-          k++;
-          o++;
-        }
-        if (k < end) continue;
-      }
-      // ids are never un-interned: only a word without one may have gained one since
-      if (slots[b + 3] === -1 && slots[b + 4] !== internVer) {
-        slots[b + 3] = lookupTerm(this.stems[v - 1] as string);
-        slots[b + 4] = internVer;
-      }
-      return b;
-    }
-  }
-
-  /** Read the first slot of each hash and its stem (warms the cache for the lookups that follow). */
-  touch(hashes: Int32Array, n: number): number {
-    const slots = this.slots;
-    const mask = this.mask;
-    const stems = this.stems;
-    let x = 0;
-    for (let j = 0; j < n; j++) {
-      const v = slots[((hashes[j] & mask) << 3) + 1];
-      if (v !== 0 && stems[v - 1] === null) x++;
-    }
-    return x;
-  }
-
-  /** Interned id of the word at slot offset `b`; -1 when no topic uses its stem, -2 for a stop word. */
-  id(b: number): number {
-    return this.slots[b + 3];
-  }
-  /** Record the interned id of the word at slot offset `b` (just interned). */
-  setId(b: number, id: number): void {
-    this.slots[b + 3] = id;
-    this.slots[b + 4] = internVer;
-  }
-  /** Stem (or null) of the word at slot offset `b`. */
-  stem(b: number): string | null {
-    return this.stems[this.slots[b + 1] - 1];
-  }
-
-  private add(s: string, start: number, end: number, h: number, p0: number, p1: number, p2: number): number {
-    if (this.count >= STEM_CACHE_MAX) this.reset();
-    if ((this.count + 1) * 2 > this.mask) this.resize();
-    const e = this.count++;
-    const len = end - start;
-    let w = s.slice(start, end);
-    for (let k = 0; k < len; k++) {
-      const c = w.charCodeAt(k);
-      if (c >= 65 && c <= 90) {
-        w = w.toLowerCase();
-        break;
-      }
-    }
-    if (len > 12) {
-      if (e >= this.wOff.length) this.wOff = growTo(this.wOff, this.wOff.length * 2);
-      if (this.poolLen + len > this.pool.length) {
-        const p = new Uint8Array(Math.max(this.pool.length * 2, this.poolLen + len));
-        p.set(this.pool);
-        this.pool = p;
-      }
-      this.wOff[e] = this.poolLen;
-      for (let k = 12; k < len; k++) this.pool[this.poolLen++] = w.charCodeAt(k);
-    }
-    const stem = this.stops.has(w) ? null : this.stemmer ? this.stemmer(w) || w : w;
-    this.stems[e] = stem;
-    const slots = this.slots;
-    const b = this.place(h);
-    slots[b] = h;
-    slots[b + 1] = e + 1;
-    slots[b + 2] = len;
-    slots[b + 3] = stem === null ? -2 : lookupTerm(stem); // -2: stop word, -1: no topic uses it
-    slots[b + 4] = internVer;
-    slots[b + 5] = p0;
-    slots[b + 6] = p1;
-    slots[b + 7] = p2;
-    return b;
-  }
-
-  /** Offset of the empty slot where hash `h` goes. */
-  private place(h: number): number {
-    const mask = this.mask;
-    let i = h & mask;
-    while (this.slots[(i << 3) + 1] !== 0) i = (i + 1) & mask;
-    return i << 3;
-  }
-
-  private reset(): void {
-    this.slots.fill(0);
-    this.stems.length = 0; // same array: callers may hold it
-    this.poolLen = 0;
-    this.count = 0;
-  }
-
-  private resize(): void {
-    const old = this.slots;
-    this.mask = this.mask * 2 + 1;
-    this.slots = new Int32Array((this.mask + 1) * 8);
-    for (let ob = 0; ob < old.length; ob += 8) {
-      if (old[ob + 1] === 0) continue;
-      const b = this.place(old[ob]);
-      for (let k = 0; k < 8; k++) this.slots[b + k] = old[ob + k];
-    }
-  }
-}
-
-function growTo(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
-}
-
-const asciiTables = new Map<string, AsciiWordTable>();
-function asciiTable(language: string): AsciiWordTable {
-  let t = asciiTables.get(language);
-  if (!t) asciiTables.set(language, (t = new AsciiWordTable(language)));
   return t;
 }
 
 // ------------------------------------------------------------------ scanners
 //
-// They append the analysed words of one field to `scanTokens` (stems, null for stop words) and
-// their interned ids to `scanIds`, from index `scanN` on (module scratch: single-threaded).
+// They append the analysed words of one field from index `scanN` on: the interned ids to
+// `scanIds` (module scratch: single-threaded) or, when `scanTokens` is not null, the stems (null
+// for stop words) to it.
 
-let scanTokens: (string | null)[] = [];
+let scanTokens: (string | null)[] | null = null;
 let scanIds = new Int32Array(4096);
 let scanN = 0;
 
@@ -433,107 +260,57 @@ function ensureIds(extra: number): void {
   }
 }
 
-function push(stem: string | null, id: number): void {
-  if (scanN >= scanIds.length) ensureIds(1);
-  scanIds[scanN] = id;
-  scanTokens[scanN++] = stem;
+function growTo(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
 }
 
-// words of the field being scanned (scratch): start, end, hash, first three packed ints
-let wStart = new Int32Array(2048);
-let wEnd = new Int32Array(2048);
-let wHash = new Int32Array(2048);
-let wPack = new Int32Array(3 * 2048);
-let touched = 0;
+function push(stem: string | null, id: number): void {
+  if (scanTokens !== null) scanTokens[scanN++] = stem;
+  else {
+    if (scanN >= scanIds.length) ensureIds(1);
+    scanIds[scanN++] = id;
+  }
+}
 
-/**
- * Plain ASCII text: words are runs of `cls` chars, upper case folded inline. Returns false, having
- * appended nothing, at the first non-ASCII char (the caller then takes the general path for the
- * whole field).
- *
- * Three passes: (1) one pass over the char codes finds the words, packs and hashes them; (2)
- * touches each word's table slot: independent loads the CPU overlaps (rare words miss the cache);
- * (3) the lookups proper.
- */
-function scanAscii(s: string, table: AsciiWordTable, cls: Uint8Array): boolean {
-  const n = s.length;
-  const maxWords = (n + 1) >> 1; // a word and its separator take at least two chars
-  if (wStart.length < maxWords) {
-    let m = wStart.length;
-    while (m < maxWords) m *= 2;
-    wStart = new Int32Array(m);
-    wEnd = new Int32Array(m);
-    wHash = new Int32Array(m);
-    wPack = new Int32Array(3 * m);
-  }
-  const ws = wStart;
-  const we = wEnd;
-  const wh = wHash;
-  const wp = wPack;
-  let nw = 0;
-  let i = 0;
-  while (i < n) {
-    let c = s.charCodeAt(i);
-    if (c >= 128) return false;
-    if (cls[c] === 0) {
-      i++;
-      continue;
-    }
-    const start = i;
-    const pk = 3 * nw;
-    wp[pk] = 0;
-    wp[pk + 1] = 0;
-    wp[pk + 2] = 0;
-    let h = 0;
-    let p = 0;
-    let q = 0; // chars in p
-    let k = 0; // packed ints done
-    do {
-      p = (p << 8) | (c | 32);
-      if (++q === 4) {
-        if (k < 3) wp[pk + k] = p;
-        h = Math.imul(h ^ p, HASH_MUL);
-        k++;
-        p = 0;
-        q = 0;
-      }
-      if (++i === n) break;
-      c = s.charCodeAt(i);
-    } while (c < 128 && cls[c] === 1);
-    if (q > 0) {
-      if (k < 3) wp[pk + k] = p;
-      h = Math.imul(h ^ p, HASH_MUL);
-    }
-    ws[nw] = start;
-    we[nw] = i;
-    wh[nw++] = finishHash(h, i - start);
-  }
-  touched ^= table.touch(wh, nw);
-  ensureIds(nw);
-  const ids = scanIds;
-  const tokens = scanTokens;
-  let m = scanN;
-  for (let j = 0; j < nw; j++) {
-    const b = table.find(s, ws[j], we[j], wh[j], wp[3 * j], wp[3 * j + 1], wp[3 * j + 2]);
-    ids[m] = table.id(b);
-    tokens[m++] = table.stem(b);
-  }
-  scanN = m;
+/** Plain ASCII text through the word table; false (nothing appended) when `s` is not ASCII. */
+function scanPlain(s: string, table: WordTable): boolean {
+  if (scanTokens === null) ensureIds((s.length + 1) >> 1);
+  const n = table.scan(s, scanIds, scanN, scanTokens);
+  if (n < 0) return false;
+  scanN += n;
   return true;
 }
 
 /**
- * Any text: fold it (lower case, NFKD, marks, special letters), then split it into runs between
- * ASCII separators; a run of ASCII lower-case letters and digits is one word (the ASCII table),
- * any other run goes through the Unicode word regex and a Map cache. Same words as `foldWords`.
+ * Non-ASCII chars that are never part of a word and whose folded form (lower case, NFKD, marks
+ * stripped) has no letter or digit: news text is full of them (’ “ ” — – … « » NBSP), and a space
+ * in their place splits the text into the same words at the same positions. A unit test checks
+ * every char of this class.
+ */
+export const SEPARATOR_CHARS = /[\u00a0-\u00a9\u00ab-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u2000-\u206f]/g;
+const OTHER_NON_ASCII = /[^\x00-\x7f\u00a0-\u00a9\u00ab-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u2000-\u206f]/;
+const UPPER_RE = /[A-Z]/g;
+
+/**
+ * Any text: plain ASCII goes straight to the word table; ASCII with separator chars too, with
+ * spaces in their place. Anything else is folded (lower case, NFKD, marks, special letters) as a
+ * whole: if that is ASCII, through the table (upper case from NFKD, as in "™" → "TM", separates,
+ * as in `foldWords`); else split into runs between ASCII separators, a run of ASCII lower-case
+ * letters and digits being one word (the table) and any other run going through the Unicode word
+ * regex and a Map cache. Same words as `foldWords`.
  */
 function scanText(s: string, language: string): void {
-  const table = asciiTable(language);
-  if (scanAscii(s, table, WORD_CI)) return;
+  const table = wordTable(language);
+  if (scanPlain(s, table)) return;
+  if (!OTHER_NON_ASCII.test(s)) {
+    scanPlain(s.replace(SEPARATOR_CHARS, ' '), table);
+    return;
+  }
   const f = foldRaw(s);
-  // an all-ASCII folded text is split on [a-z0-9]+ (upper case from NFKD, e.g. "™", separates)
   if (ASCII_RE.test(f)) {
-    scanAscii(f, table, WORD_LC);
+    scanPlain(f.replace(UPPER_RE, ' '), table);
     return;
   }
   const cache = analyzeCache(language);
@@ -553,8 +330,8 @@ function scanText(s: string, language: string): void {
       c = f.charCodeAt(i);
     } while (c >= 128 || WORD_CI[c] === 1);
     if (simple) {
-      const b = table.find(f, start, i, hashWord(f, start, i), packedAt(f, start, i, 0), packedAt(f, start, i, 1), packedAt(f, start, i, 2));
-      push(table.stem(b), table.id(b));
+      const b = table.word(f, start, i);
+      push(table.stem(b), Math.max(-1, table.id(b)));
     } else {
       const words = f.slice(start, i).match(WORD_RE);
       if (words !== null) {
@@ -573,8 +350,8 @@ function scanText(s: string, language: string): void {
  * Shares the articles' word table: a word is stemmed once per process, whoever sees it first.
  */
 export function queryWordId(s: string, start: number, end: number, language: string): number {
-  const table = asciiTable(language);
-  const b = table.find(s, start, end, hashWord(s, start, end), packedAt(s, start, end, 0), packedAt(s, start, end, 1), packedAt(s, start, end, 2));
+  const table = wordTable(language);
+  const b = table.word(s, start, end);
   let id = table.id(b);
   if (id === -2) return -1; // stop word
   if (id === -1) {
@@ -642,12 +419,14 @@ export function analyze(text: string, language = 'en'): (string | null)[] {
   const tokens: (string | null)[] = [];
   scanTokens = tokens;
   scanN = 0;
-  scanText(text, normalizeLanguage(language));
+  try {
+    scanText(text, normalizeLanguage(language));
+  } finally {
+    scanTokens = null;
+  }
   if (tokens.length !== scanN) tokens.length = scanN;
-  scanTokens = NO_TOKENS;
   return tokens;
 }
-const NO_TOKENS: (string | null)[] = [];
 
 /** Stems of `text` in order, stop words removed (use `analyze` when positions matter). */
 export function tokenize(text: string, language = 'en'): string[] {
@@ -665,11 +444,21 @@ export interface ArticleInput {
   language?: string | null;
 }
 
+/** An article's term positions (see `PreparedArticle.positions`). */
+export interface TermPositions {
+  /** Positions of `termIds[i]`, ascending: `posData[posStart[i] .. posStart[i + 1])`. */
+  posStart: Int32Array;
+  posData: Int32Array;
+}
+
 /** What the matcher and the reference evaluator need from an article. */
 export interface PreparedArticle {
   language: string;
-  /** Stems by position: title, gap, summary, gap, body. `null` for stop words and gaps. */
-  tokens: (string | null)[];
+  /**
+   * Stems by position: title, gap, summary, gap, body. `null` for stop words and gaps. Computed
+   * on first use (the matcher needs only the ids below).
+   */
+  readonly tokens: (string | null)[];
   /** Positions [0, titleEnd) are the title. */
   titleEnd: number;
   /** Normalised tags (see `normalizeTag`). */
@@ -678,14 +467,16 @@ export interface PreparedArticle {
   section: string | null;
   /**
    * For the matcher, as of `internVersion`: the distinct interned stem ids of the article (stems
-   * that some topic uses) and their ascending positions `posData[posStart[i] .. posStart[i + 1])`;
-   * the interned ids of the tags, section and language keys (-1 for those no topic uses).
+   * that some topic uses) in order of first occurrence, so `termIds[0 .. titleTerms)` are the
+   * ones found in the title; the interned ids of the tags, section and language keys (-1 for
+   * those no topic uses).
    */
   termIds: Int32Array;
-  posStart: Int32Array;
-  posData: Int32Array;
+  titleTerms: number;
   fieldIds: Int32Array;
   internVersion: number;
+  /** Where each of `termIds` occurs (computed on first use: only phrases need it). */
+  positions(): TermPositions;
 }
 
 // ------------------------------------------------------------------ fields (tags, section, language)
@@ -720,117 +511,157 @@ function langKey(language: string): string {
   return k;
 }
 
-// ------------------------------------------------------------------ positions
+// ------------------------------------------------------------------ terms and positions
 
 // scratch (single-threaded): per interned id, [generation that saw it, its slot] side by side
 let idStamp = new Int32Array(2048);
 let scratchGen = 0;
 let distinctScratch = new Int32Array(1024);
-let countScratch = new Int32Array(1024);
-let tokSlot = new Int32Array(4096);
-
-/**
- * Interned ids and positions from `tokens`, tags, section and language (used by the matcher when
- * an article's ids are stale because topics added stems since it was prepared).
- */
-export function resolveTerms(a: PreparedArticle): void {
-  const tokens = a.tokens;
-  const ids = new Int32Array(tokens.length);
-  for (let p = 0; p < tokens.length; p++) {
-    const t = tokens[p];
-    ids[p] = t === null ? -1 : lookupTerm(t);
-  }
-  const fieldIds: number[] = [];
-  for (const t of a.tags) fieldIds.push(lookupTerm(`\u0001${t}`));
-  if (a.section !== null) fieldIds.push(lookupTerm(`\u0002${a.section}`));
-  fieldIds.push(lookupTerm(langKey(a.language)));
-  a.fieldIds = Int32Array.from(fieldIds);
-  fillPositions(a, ids, tokens.length);
-}
-
-function fillPositions(a: PreparedArticle, ids: Int32Array, n: number): void {
-  const nIds = internKeys.length;
-  if (idStamp.length < 2 * nIds) {
-    let m = idStamp.length;
-    while (m < 2 * nIds) m *= 2;
-    idStamp = new Int32Array(m);
-    scratchGen = 0;
-  }
-  if (scratchGen >= 0x7ffffff0) {
-    idStamp.fill(0);
-    scratchGen = 0;
-  }
-  if (tokSlot.length < n) {
-    let m = tokSlot.length;
-    while (m < n) m *= 2;
-    tokSlot = new Int32Array(m);
-    distinctScratch = new Int32Array(m);
-    countScratch = new Int32Array(m);
-  }
-  const gen = ++scratchGen;
-  const stamp = idStamp;
-  const distinct = distinctScratch;
-  const counts = countScratch;
-  const ts = tokSlot;
-  // pass 1: distinct ids (in order of first occurrence), their counts, each token's slot
-  let k = 0;
-  for (let p = 0; p < n; p++) {
-    const id = ids[p];
-    if (id < 0) {
-      ts[p] = -1;
-      continue;
-    }
-    const q = id << 1;
-    let slot: number;
-    if (stamp[q] !== gen) {
-      stamp[q] = gen;
-      slot = k++;
-      stamp[q + 1] = slot;
-      distinct[slot] = id;
-      counts[slot] = 1;
-    } else {
-      slot = stamp[q + 1];
-      counts[slot]++;
-    }
-    ts[p] = slot;
-  }
-  const posStart = new Int32Array(k + 1);
-  let sum = 0;
-  for (let i = 0; i < k; i++) {
-    posStart[i] = sum;
-    const c = counts[i];
-    counts[i] = sum; // now the fill cursor
-    sum += c;
-  }
-  posStart[k] = sum;
-  // pass 2: positions, ascending within each id
-  const posData = new Int32Array(sum);
-  for (let p = 0; p < n; p++) {
-    const slot = ts[p];
-    if (slot >= 0) posData[counts[slot]++] = p;
-  }
-  a.termIds = distinct.slice(0, k);
-  a.posStart = posStart;
-  a.posData = posData;
-  a.internVersion = internVer;
-}
 
 const EMPTY_I32 = new Int32Array(0);
 const NO_TAGS: readonly string[] = [];
 
-export function prepareArticle(a: ArticleInput): PreparedArticle {
-  const language = normalizeLanguage(a.language);
-  const tokens: (string | null)[] = [];
-  scanTokens = tokens;
-  scanN = 0;
-  scanText(a.title ?? '', language);
+class Prepared implements PreparedArticle {
+  termIds: Int32Array = EMPTY_I32;
+  titleTerms = 0;
+  internVersion = -1;
+  /** Per position: index into `termIds`, or -1. */
+  private slots: Int32Array = EMPTY_I32;
+  private pos: TermPositions | null = null;
+  private toks: (string | null)[] | null = null;
+
+  constructor(
+    readonly language: string,
+    private readonly title: string,
+    private readonly summary: string,
+    private readonly body: string,
+    readonly titleEnd: number,
+    readonly tags: Set<string>,
+    readonly section: string | null,
+    public fieldIds: Int32Array,
+  ) {}
+
+  get tokens(): (string | null)[] {
+    if (this.toks === null) {
+      const tokens: (string | null)[] = [];
+      scanTokens = tokens;
+      scanN = 0;
+      try {
+        scanFields(this.title, this.summary, this.body, this.language);
+      } finally {
+        scanTokens = null;
+      }
+      if (tokens.length !== scanN) tokens.length = scanN;
+      this.toks = tokens;
+    }
+    return this.toks;
+  }
+
+  /**
+   * Distinct ids (in order of first occurrence), the title's share of them, and each position's
+   * index into them, from the per-position ids `ids[0, n)`.
+   */
+  setTerms(ids: Int32Array, n: number, titleEnd: number): void {
+    const nIds = internKeys.length;
+    if (idStamp.length < 2 * nIds) {
+      let m = idStamp.length;
+      while (m < 2 * nIds) m *= 2;
+      idStamp = new Int32Array(m);
+      scratchGen = 0;
+    }
+    if (scratchGen >= 0x7ffffff0) {
+      idStamp.fill(0);
+      scratchGen = 0;
+    }
+    if (distinctScratch.length < n) distinctScratch = new Int32Array(Math.max(n, 2 * distinctScratch.length));
+    const gen = ++scratchGen;
+    const stamp = idStamp;
+    const distinct = distinctScratch;
+    const slots = new Int32Array(n);
+    let k = 0;
+    let titleTerms = 0;
+    for (let p = 0; p < n; p++) {
+      if (p === titleEnd) titleTerms = k;
+      const id = ids[p];
+      if (id < 0) {
+        slots[p] = -1;
+        continue;
+      }
+      const q = id << 1;
+      if (stamp[q] !== gen) {
+        stamp[q] = gen;
+        stamp[q + 1] = k;
+        distinct[k] = id;
+        slots[p] = k++;
+      } else slots[p] = stamp[q + 1];
+    }
+    this.termIds = distinct.slice(0, k);
+    this.titleTerms = n <= titleEnd ? k : titleTerms;
+    this.slots = slots;
+    this.pos = null;
+    this.internVersion = internVer;
+  }
+
+  positions(): TermPositions {
+    if (this.pos === null) {
+      const k = this.termIds.length;
+      const slots = this.slots;
+      const n = slots.length;
+      const posStart = new Int32Array(k + 1);
+      for (let p = 0; p < n; p++) if (slots[p] >= 0) posStart[slots[p] + 1]++;
+      for (let i = 0; i < k; i++) posStart[i + 1] += posStart[i];
+      const fill = posStart.slice(0, k);
+      const posData = new Int32Array(posStart[k]);
+      for (let p = 0; p < n; p++) if (slots[p] >= 0) posData[fill[slots[p]]++] = p;
+      this.pos = { posStart, posData };
+    }
+    return this.pos;
+  }
+
+  /** Ids again from the stems (topics have interned stems since this article was prepared). */
+  resolve(): void {
+    const tokens = this.tokens;
+    const ids = new Int32Array(tokens.length);
+    for (let p = 0; p < tokens.length; p++) {
+      const t = tokens[p];
+      ids[p] = t === null ? -1 : lookupTerm(t);
+    }
+    const fieldIds: number[] = [];
+    for (const t of this.tags) fieldIds.push(lookupTerm(`\u0001${t}`));
+    if (this.section !== null) fieldIds.push(lookupTerm(`\u0002${this.section}`));
+    fieldIds.push(lookupTerm(langKey(this.language)));
+    this.fieldIds = Int32Array.from(fieldIds);
+    this.setTerms(ids, ids.length, this.titleEnd);
+  }
+}
+
+/** Title, gap, summary, gap, body into the scan scratch; returns the title's end. */
+function scanFields(title: string, summary: string, body: string, language: string): number {
+  scanText(title, language);
   const titleEnd = scanN;
   push(null, -1); // gap: phrases never span two fields
-  scanText(a.summary ?? '', language);
+  scanText(summary, language);
   push(null, -1);
-  scanText(a.body ?? '', language);
-  if (tokens.length !== scanN) tokens.length = scanN;
-  scanTokens = NO_TOKENS;
+  scanText(body, language);
+  return titleEnd;
+}
+
+/**
+ * Interned ids and positions again when an article's are stale because topics added stems since
+ * it was prepared (the matcher calls it).
+ */
+export function resolveTerms(a: PreparedArticle): void {
+  if (a instanceof Prepared) a.resolve();
+  else throw new TypeError('resolveTerms: not an article from prepareArticle');
+}
+
+export function prepareArticle(a: ArticleInput): PreparedArticle {
+  const language = normalizeLanguage(a.language);
+  const title = a.title ?? '';
+  const summary = a.summary ?? '';
+  const body = a.body ?? '';
+  scanN = 0;
+  const titleEnd = scanFields(title, summary, body, language);
 
   const rawTags = a.tags ?? NO_TAGS;
   const tags = new Set<string>();
@@ -852,19 +683,8 @@ export function prepareArticle(a: ArticleInput): PreparedArticle {
     }
   }
   fieldIds[nf++] = lookupTerm(langKey(language));
-  const out: PreparedArticle = {
-    language,
-    tokens,
-    titleEnd,
-    tags,
-    section,
-    termIds: EMPTY_I32,
-    posStart: EMPTY_I32,
-    posData: EMPTY_I32,
-    fieldIds: nf === fieldIds.length ? fieldIds : fieldIds.slice(0, nf),
-    internVersion: -1,
-  };
-  fillPositions(out, scanIds, scanN);
+  const out = new Prepared(language, title, summary, body, titleEnd, tags, section, nf === fieldIds.length ? fieldIds : fieldIds.slice(0, nf));
+  out.setTerms(scanIds, scanN, titleEnd);
   return out;
 }
 

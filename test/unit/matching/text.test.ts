@@ -10,6 +10,7 @@ import {
   normalizeTag,
   prepareArticle,
   searchText,
+  SEPARATOR_CHARS,
   stemWord,
   stopWordsFor,
   termKey,
@@ -33,10 +34,14 @@ const PIECES = [
   'Häuser', 'café', 'CAFÉ', 'Straße', 'Øresund', 'Łódź', 'élections', 'présidentielles', 'naïve',
   'ΟΔΟΣ', 'Σ', "ΟΣ'Α", '™', 'ﬁsh', 'ＮＡＴＯ', '𝐀bc', '\u212A', 'İstanbul', 'ı', 'x\u0301', '\ud800',
   '😀', '½', '²', 'Ⅻ', '—', '’', "'", '.', ',', '-', ' ', ' ', ' ', '  ', '\n', '\u00a0',
+  '“', '”', '…', '«', '»', '\u00ad', '\u200b', '·', '°', '´', '€', '£',
 ];
 const text = fc.array(fc.constantFrom(...PIECES), { maxLength: 14 }).map((a) => a.join(''));
 const asciiText = text.map((s) => s.replace(/[^\x00-\x7f]/g, ' '));
-const anyText = fc.oneof(text, asciiText);
+// ASCII plus news punctuation only (the separator fast path)
+const isSeparator = new RegExp(`^${SEPARATOR_CHARS.source}$`);
+const newsText = text.map((s) => s.replace(/[^\x00-\x7f]/g, (c) => (isSeparator.test(c) ? c : '’')));
+const anyText = fc.oneof(text, asciiText, newsText);
 const language = fc.constantFrom('en', 'de', 'fr', 'tr', 'ru', 'xx', 'en-GB', 'DE');
 
 describe('text analysis', () => {
@@ -51,6 +56,21 @@ describe('text analysis', () => {
     expect(tokenize('les élections présidentielles', 'fr')).toEqual(['le', 'elect', 'presidentiel']);
     // no stemmer and no stop list for an unknown language: folded words
     expect(tokenize('The unknown language words', 'xx')).toEqual(['the', 'unknown', 'language', 'words']);
+  });
+
+  it('every separator char splits words and folds to no letter or digit', () => {
+    const seps: string[] = [];
+    for (let c = 0x80; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      if (isSeparator.test(ch)) seps.push(ch);
+    }
+    expect(seps.length).toBeGreaterThan(100);
+    for (const ch of seps) {
+      expect(/[\p{L}\p{N}\p{M}]/u.test(ch), `U+${ch.charCodeAt(0).toString(16)}`).toBe(false);
+      expect(/[\p{L}\p{N}]/u.test(ch.toLowerCase().normalize('NFKD')), `U+${ch.charCodeAt(0).toString(16)}`).toBe(false);
+      expect(foldWords(`Ab${ch}cd${ch}`)).toEqual(['ab', 'cd']);
+      expect(analyze(`Ab${ch}cd ef`)).toEqual(['ab', 'cd', 'ef']);
+    }
   });
 
   it('normalizeTag', () => {
@@ -88,8 +108,12 @@ describe('text analysis', () => {
           if (id >= 0) want.set(id, [...(want.get(id) ?? []), p]);
         });
         const got = new Map<number, number[]>();
-        for (let i = 0; i < a.termIds.length; i++) got.set(a.termIds[i], [...a.posData.subarray(a.posStart[i], a.posStart[i + 1])]);
+        const { posStart, posData } = a.positions();
+        for (let i = 0; i < a.termIds.length; i++) got.set(a.termIds[i], [...posData.subarray(posStart[i], posStart[i + 1])]);
         expect(got).toEqual(want);
+        // the ids found in the title come first
+        const inTitle = new Set([...want].filter(([, ps]) => ps[0] < a.titleEnd).map(([id]) => id));
+        expect(new Set(a.termIds.subarray(0, a.titleTerms))).toEqual(inTitle);
         // intern some stems now: later articles must see their ids
         if (intern) for (const t of a.tokens.slice(0, 3)) if (t !== null) expect(termKey(internTerm(t))).toBe(t);
       }),
