@@ -223,25 +223,35 @@ export class TopicIndex {
 
   // postings
   private csrTerms = 0;
-  private csrStart = new Int32Array(1);
   private csrData = new Int32Array(0);
   private overflow = new Map<number, number[]>();
   private overflowCount = 0;
 
   // match scratch
   private gen = 0;
-  private termGen = new Uint32Array(1024);
-  private titleGen = new Uint32Array(1024);
-  private termSlot = new Int32Array(1024);
+  /**
+   * Per term id t, 4 ints side by side, so that matching touches one cache line per term:
+   * [4t] the generation (match call) that saw t in the article, [4t + 1] its index among the
+   * article's distinct terms times 2, plus 1 when it is in the title (valid in that generation),
+   * [4t + 2] where t's postings start in `csrData` and [4t + 3] where its one-term entries end:
+   * `csrData[start .. sure)` are entries that are that one term (`OP_HAS t` alone: matched by its
+   * presence, no verification, posted nowhere else), `[sure .. next term's start)` the entries to
+   * verify. Ids interned since the last rebuild have empty ranges at `csrData.length`.
+   */
+  private terms = new Int32Array(4 * 1024 + 4);
   private entryGen = new Uint32Array(1024);
   private present = new Int32Array(1024);
-  private cand = new Int32Array(1024);
   private out = new Int32Array(1024);
   private titleEnd = 0;
   private article: PreparedArticle | null = null;
-  /** The article's positions, fetched on the first phrase checked (null until then). */
-  private posStart: Int32Array | null = null;
-  private posData: Int32Array = new Int32Array(0);
+  private nDistinct = 0;
+  /**
+   * Positions of the article's distinct terms, built on the first phrase checked (posReady):
+   * `posData[posStart[i] .. posStart[i + 1])` for the term with index i, ascending.
+   */
+  private posReady = false;
+  private posStart = new Int32Array(1024);
+  private posData = new Int32Array(4096);
 
   constructor(opts: TopicIndexOptions = {}) {
     this.parseOpts = { maxTerms: opts.maxTerms, language: opts.language };
@@ -333,12 +343,9 @@ export class TopicIndex {
       this.entryCode.byteLength +
       this.entryTopic.byteLength +
       this.topicArr.byteLength +
-      this.csrStart.byteLength +
       this.csrData.byteLength +
       this.termDf.byteLength +
-      this.termGen.byteLength +
-      this.titleGen.byteLength +
-      this.termSlot.byteLength +
+      this.terms.byteLength +
       this.entryGen.byteLength;
     // the shared interner: count it here (one index per process in practice)
     let termBytes = 0;
@@ -362,23 +369,31 @@ export class TopicIndex {
   match(a: PreparedArticle): number[] {
     const nPresent = this.stamp(a);
     const gen = this.gen;
-    const csrStart = this.csrStart;
+    const terms = this.terms;
     const csrData = this.csrData;
-    const csrTerms = this.csrTerms;
     const entryGen = this.entryGen;
     const entryCode = this.entryCode;
     const present = this.present;
-    let cand = this.cand;
-    let nCand = 0;
+    let verified = 0;
+    this.nOut = 0;
     for (let i = 0; i < nPresent; i++) {
       const t = present[i];
-      if (t < csrTerms) {
-        for (let j = csrStart[t], end = csrStart[t + 1]; j < end; j++) {
+      {
+        const q = t << 2;
+        let j = terms[q + 2];
+        const sure = terms[q + 3];
+        verified += sure - j;
+        for (; j < sure; j++) {
+          const e = csrData[j];
+          if (entryCode[e] >= 0) this.expand(e);
+        }
+        for (const end = terms[q + 6]; j < end; j++) {
           const e = csrData[j];
           if (entryGen[e] !== gen) {
             entryGen[e] = gen;
-            if (nCand === cand.length) cand = this.cand = growI32(cand, nCand + 1);
-            cand[nCand++] = e;
+            verified++;
+            const pc = entryCode[e];
+            if (pc >= 0 && this.evalAt(pc)) this.expand(e);
           }
         }
       }
@@ -389,21 +404,16 @@ export class TopicIndex {
             const e = extra[j];
             if (entryGen[e] !== gen) {
               entryGen[e] = gen;
-              if (nCand === cand.length) cand = this.cand = growI32(cand, nCand + 1);
-              cand[nCand++] = e;
+              verified++;
+              const pc = entryCode[e];
+              if (pc >= 0 && this.evalAt(pc)) this.expand(e);
             }
           }
         }
       }
     }
-    this.nOut = 0;
-    for (let i = 0; i < nCand; i++) {
-      const e = cand[i];
-      const pc = entryCode[e];
-      if (pc >= 0 && this.evalAt(pc)) this.expand(e);
-    }
     this.matchCalls++;
-    this.candidatesVerified += nCand;
+    this.candidatesVerified += verified;
     this.topicsMatched += this.nOut;
     return this.result();
   }
@@ -452,48 +462,63 @@ export class TopicIndex {
   private stamp(a: PreparedArticle): number {
     if (a.internVersion !== internVersion()) resolveTerms(a);
     const nTerms = internedCount();
-    if (this.termGen.length < nTerms) {
-      this.termGen = growU32(this.termGen, nTerms);
-      this.titleGen = growU32(this.titleGen, nTerms);
-      this.termSlot = growI32(this.termSlot, nTerms);
-    }
+    if (this.terms.length < 4 * nTerms + 4) this.growTerms(nTerms);
     if (this.entryGen.length < this.numEntries) this.entryGen = growU32(this.entryGen, this.numEntries);
-    if (this.gen >= 0xfffffff0) {
+    if (this.gen >= 0x7ffffff0) {
       this.gen = 0;
-      this.termGen.fill(0);
-      this.titleGen.fill(0);
+      for (let q = 0; q < this.terms.length; q += 4) this.terms[q] = 0;
       this.entryGen.fill(0);
     }
     const gen = ++this.gen;
-    const termGen = this.termGen;
-    const titleGen = this.titleGen;
-    const termSlot = this.termSlot;
-    const ids = a.termIds;
+    const terms = this.terms;
+    const ids = a.ids;
     this.article = a;
-    this.posStart = null;
+    this.posReady = false;
     let present = this.present;
     const need = ids.length + a.fieldIds.length;
     if (present.length < need) present = this.present = growI32(present, need);
-    this.titleEnd = a.titleEnd;
+    const titleEnd = a.titleEnd;
+    this.titleEnd = titleEnd;
+    // distinct terms, each numbered at its first position (in the title if it is there)
     let n = 0;
-    // the ids found in the title come first
-    const titleTerms = a.titleTerms;
-    for (let i = 0; i < titleTerms; i++) titleGen[ids[i]] = gen;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      termGen[id] = gen;
-      termSlot[id] = i;
-      present[n++] = id;
+    for (let p = 0; p < ids.length; p++) {
+      const id = ids[p];
+      if (id < 0) continue;
+      const q = id << 2;
+      if (terms[q] !== gen) {
+        terms[q] = gen;
+        terms[q + 1] = (n << 1) | (p < titleEnd ? 1 : 0);
+        present[n++] = id;
+      }
     }
+    this.nDistinct = n;
     const fieldIds = a.fieldIds;
     for (let i = 0; i < fieldIds.length; i++) {
       const id = fieldIds[i];
       if (id >= 0) {
-        termGen[id] = gen;
+        terms[id << 2] = gen;
+        terms[(id << 2) + 1] = 0;
         present[n++] = id;
       }
     }
     return n;
+  }
+
+  /** Room for term ids up to `nTerms`; the new ones have empty posting ranges. */
+  private growTerms(nTerms: number): void {
+    const old = this.terms;
+    let n = Math.max(1024, (old.length - 4) >> 2);
+    while (n < nTerms) n *= 2;
+    const terms = new Int32Array(4 * n + 4);
+    terms.set(old);
+    const end = this.csrData.length;
+    for (let q = old.length - 4; q < terms.length; q += 4) {
+      if (q >= 4 * this.csrTerms) {
+        terms[q + 2] = end;
+        terms[q + 3] = end;
+      }
+    }
+    this.terms = terms;
   }
 
   private evalAt(pc: number): boolean {
@@ -501,9 +526,11 @@ export class TopicIndex {
     const h = code[pc];
     switch (h & OP_MASK) {
       case OP_HAS:
-        return this.termGen[code[pc + 1]] === this.gen;
-      case OP_TITLE:
-        return this.titleGen[code[pc + 1]] === this.gen;
+        return this.terms[code[pc + 1] << 2] === this.gen;
+      case OP_TITLE: {
+        const q = code[pc + 1] << 2;
+        return this.terms[q] === this.gen && (this.terms[q + 1] & 1) === 1;
+      }
       case OP_AND: {
         const end = pc + (h >>> OP_BITS);
         for (let p = pc + 1; p < end; p += code[p] >>> OP_BITS) if (!this.evalAt(p)) return false;
@@ -526,36 +553,50 @@ export class TopicIndex {
 
   private phraseAt(pc: number, title: boolean): boolean {
     const code = this.code;
-    const termGen = this.termGen;
+    const terms = this.terms;
     const gen = this.gen;
     const n = code[pc + 1];
     const base = pc + 2;
     for (let i = 0; i < n; i++) {
       const id = code[base + 2 * i];
-      if (termGen[id] !== gen) return false;
-      if (title && this.titleGen[id] !== gen) return false;
+      if (terms[id << 2] !== gen) return false;
+      if (title && (terms[(id << 2) + 1] & 1) === 0) return false;
     }
-    if (this.posStart === null) {
-      const p = (this.article as PreparedArticle).positions();
-      this.posStart = p.posStart;
-      this.posData = p.posData;
-    }
+    if (!this.posReady) this.buildPositions();
     const posStart = this.posStart;
     const posData = this.posData;
-    const termSlot = this.termSlot;
-    const s0 = termSlot[code[base]];
+    const s0 = terms[(code[base] << 2) + 1] >> 1;
     const span = code[base + 2 * (n - 1) + 1];
     const limit = title ? this.titleEnd - span : 0x7fffffff;
     outer: for (let k = posStart[s0], kEnd = posStart[s0 + 1]; k < kEnd; k++) {
       const start = posData[k];
       if (start >= limit) return false;
       for (let i = 1; i < n; i++) {
-        const slot = termSlot[code[base + 2 * i]];
+        const slot = terms[(code[base + 2 * i] << 2) + 1] >> 1;
         if (!hasPos(posData, posStart[slot], posStart[slot + 1] - 1, start + code[base + 2 * i + 1])) continue outer;
       }
       return true;
     }
     return false;
+  }
+
+  /** Positions of the current article's distinct terms (counting sort of its positions). */
+  private buildPositions(): void {
+    const ids = (this.article as PreparedArticle).ids;
+    const terms = this.terms;
+    const k = this.nDistinct;
+    if (this.posStart.length < k + 1) this.posStart = growI32(this.posStart, k + 1);
+    if (this.posData.length < ids.length) this.posData = growI32(this.posData, ids.length);
+    const posStart = this.posStart;
+    const posData = this.posData;
+    posStart.fill(0, 0, k + 1);
+    for (let p = 0; p < ids.length; p++) if (ids[p] >= 0) posStart[(terms[(ids[p] << 2) + 1] >> 1) + 1]++;
+    for (let i = 0; i < k; i++) posStart[i + 1] += posStart[i];
+    // fill, using posStart[i] as the cursor of term i, then shift back
+    for (let p = 0; p < ids.length; p++) if (ids[p] >= 0) posData[posStart[terms[(ids[p] << 2) + 1] >> 1]++] = p;
+    for (let i = k; i > 0; i--) posStart[i] = posStart[i - 1];
+    posStart[0] = 0;
+    this.posReady = true;
   }
 
   private getTopic(topicId: number): number {
@@ -1046,21 +1087,28 @@ export class TopicIndex {
     for (const [t, e] of this.topicMap) this.topicMap.set(t, remap[e]);
     this.entryGen = new Uint32Array(Math.max(16, live));
     this.gen = 0;
-    this.termGen.fill(0);
-    this.titleGen.fill(0);
 
-    // 4. CSR postings (count, prefix sums, fill)
+    // 4. CSR postings (count, prefix sums, fill): per term, its one-term entries first
     const counts = new Int32Array(nt + 1);
     for (let j = 0; j < total; j++) counts[anchorBuf[j] + 1]++;
     for (let t = 0; t < nt; t++) counts[t + 1] += counts[t];
-    const csrStart = counts.slice();
+    const terms = new Int32Array(Math.max(this.terms.length, 4 * nt + 4));
+    for (let t = 0; t <= nt; t++) terms[(t << 2) + 2] = counts[t];
+    for (let q = 4 * nt; q < terms.length; q += 4) terms[q + 2] = terms[q + 3] = total;
     const fill = counts; // reuse as cursor
     const csrData = new Int32Array(total);
     for (let ne = 0; ne < live; ne++) {
+      const pc = entryCode[ne];
+      if (code[pc] === (OP_HAS | (2 << OP_BITS))) csrData[fill[code[pc + 1]]++] = ne;
+    }
+    for (let t = 0; t < nt; t++) terms[(t << 2) + 3] = fill[t];
+    for (let ne = 0; ne < live; ne++) {
+      const pc = entryCode[ne];
+      if (code[pc] === (OP_HAS | (2 << OP_BITS))) continue;
       const j0 = order[ne];
       for (let j = anchorStart[j0]; j < anchorStart[j0 + 1]; j++) csrData[fill[anchorBuf[j]]++] = ne;
     }
-    this.csrStart = csrStart;
+    this.terms = terms; // generations start again from 0 (this.gen was reset above)
     this.csrData = csrData;
     this.csrTerms = nt;
     this.overflow = new Map();

@@ -444,13 +444,6 @@ export interface ArticleInput {
   language?: string | null;
 }
 
-/** An article's term positions (see `PreparedArticle.positions`). */
-export interface TermPositions {
-  /** Positions of `termIds[i]`, ascending: `posData[posStart[i] .. posStart[i + 1])`. */
-  posStart: Int32Array;
-  posData: Int32Array;
-}
-
 /** What the matcher and the reference evaluator need from an article. */
 export interface PreparedArticle {
   language: string;
@@ -466,17 +459,13 @@ export interface PreparedArticle {
   /** Normalised section, or null. */
   section: string | null;
   /**
-   * For the matcher, as of `internVersion`: the distinct interned stem ids of the article (stems
-   * that some topic uses) in order of first occurrence, so `termIds[0 .. titleTerms)` are the
-   * ones found in the title; the interned ids of the tags, section and language keys (-1 for
-   * those no topic uses).
+   * For the matcher, as of `internVersion`: the interned id of the stem at each position (-1 for
+   * a stem no topic uses, a stop word or a gap); the interned ids of the tags, section and
+   * language keys (-1 for those no topic uses).
    */
-  termIds: Int32Array;
-  titleTerms: number;
+  ids: Int32Array;
   fieldIds: Int32Array;
   internVersion: number;
-  /** Where each of `termIds` occurs (computed on first use: only phrases need it). */
-  positions(): TermPositions;
 }
 
 // ------------------------------------------------------------------ fields (tags, section, language)
@@ -485,49 +474,50 @@ export interface PreparedArticle {
 interface FieldNorm {
   value: string;
   key: string;
+  /** Interned id of `key` (-1: none) as of interner version `ver`. */
+  id: number;
+  ver: number;
+}
+
+/** Interned id of a field's key (looked up again only when topics have interned since). */
+function fieldId(f: FieldNorm): number {
+  if (f.ver !== internVer) {
+    f.id = lookupTerm(f.key);
+    f.ver = internVer;
+  }
+  return f.id;
 }
 const FIELD_CACHE_MAX = 100_000;
 const tagNorms = new Map<string, FieldNorm>();
 const sectionNorms = new Map<string, FieldNorm>();
-const langKeys = new Map<string, string>();
+const langNorms = new Map<string, FieldNorm>();
 
 function fieldNorm(cache: Map<string, FieldNorm>, raw: string, prefix: string): FieldNorm {
   let f = cache.get(raw);
   if (f === undefined) {
     const value = normalizeTag(raw);
-    f = { value, key: prefix + value };
+    f = { value, key: prefix + value, id: -1, ver: -1 };
     if (cache.size >= FIELD_CACHE_MAX) cache.clear();
     cache.set(raw, f);
   }
   return f;
 }
-function langKey(language: string): string {
-  let k = langKeys.get(language);
-  if (k === undefined) {
-    k = `\u0003${language}`;
-    if (langKeys.size >= FIELD_CACHE_MAX) langKeys.clear();
-    langKeys.set(language, k);
+function langNorm(language: string): FieldNorm {
+  let f = langNorms.get(language);
+  if (f === undefined) {
+    f = { value: language, key: `\u0003${language}`, id: -1, ver: -1 };
+    if (langNorms.size >= FIELD_CACHE_MAX) langNorms.clear();
+    langNorms.set(language, f);
   }
-  return k;
+  return f;
 }
 
-// ------------------------------------------------------------------ terms and positions
+// ------------------------------------------------------------------ articles
 
-// scratch (single-threaded): per interned id, [generation that saw it, its slot] side by side
-let idStamp = new Int32Array(2048);
-let scratchGen = 0;
-let distinctScratch = new Int32Array(1024);
-
-const EMPTY_I32 = new Int32Array(0);
 const NO_TAGS: readonly string[] = [];
 
 class Prepared implements PreparedArticle {
-  termIds: Int32Array = EMPTY_I32;
-  titleTerms = 0;
-  internVersion = -1;
-  /** Per position: index into `termIds`, or -1. */
-  private slots: Int32Array = EMPTY_I32;
-  private pos: TermPositions | null = null;
+  internVersion = internVer;
   private toks: (string | null)[] | null = null;
 
   constructor(
@@ -538,6 +528,7 @@ class Prepared implements PreparedArticle {
     readonly titleEnd: number,
     readonly tags: Set<string>,
     readonly section: string | null,
+    public ids: Int32Array,
     public fieldIds: Int32Array,
   ) {}
 
@@ -557,67 +548,6 @@ class Prepared implements PreparedArticle {
     return this.toks;
   }
 
-  /**
-   * Distinct ids (in order of first occurrence), the title's share of them, and each position's
-   * index into them, from the per-position ids `ids[0, n)`.
-   */
-  setTerms(ids: Int32Array, n: number, titleEnd: number): void {
-    const nIds = internKeys.length;
-    if (idStamp.length < 2 * nIds) {
-      let m = idStamp.length;
-      while (m < 2 * nIds) m *= 2;
-      idStamp = new Int32Array(m);
-      scratchGen = 0;
-    }
-    if (scratchGen >= 0x7ffffff0) {
-      idStamp.fill(0);
-      scratchGen = 0;
-    }
-    if (distinctScratch.length < n) distinctScratch = new Int32Array(Math.max(n, 2 * distinctScratch.length));
-    const gen = ++scratchGen;
-    const stamp = idStamp;
-    const distinct = distinctScratch;
-    const slots = new Int32Array(n);
-    let k = 0;
-    let titleTerms = 0;
-    for (let p = 0; p < n; p++) {
-      if (p === titleEnd) titleTerms = k;
-      const id = ids[p];
-      if (id < 0) {
-        slots[p] = -1;
-        continue;
-      }
-      const q = id << 1;
-      if (stamp[q] !== gen) {
-        stamp[q] = gen;
-        stamp[q + 1] = k;
-        distinct[k] = id;
-        slots[p] = k++;
-      } else slots[p] = stamp[q + 1];
-    }
-    this.termIds = distinct.slice(0, k);
-    this.titleTerms = n <= titleEnd ? k : titleTerms;
-    this.slots = slots;
-    this.pos = null;
-    this.internVersion = internVer;
-  }
-
-  positions(): TermPositions {
-    if (this.pos === null) {
-      const k = this.termIds.length;
-      const slots = this.slots;
-      const n = slots.length;
-      const posStart = new Int32Array(k + 1);
-      for (let p = 0; p < n; p++) if (slots[p] >= 0) posStart[slots[p] + 1]++;
-      for (let i = 0; i < k; i++) posStart[i + 1] += posStart[i];
-      const fill = posStart.slice(0, k);
-      const posData = new Int32Array(posStart[k]);
-      for (let p = 0; p < n; p++) if (slots[p] >= 0) posData[fill[slots[p]]++] = p;
-      this.pos = { posStart, posData };
-    }
-    return this.pos;
-  }
-
   /** Ids again from the stems (topics have interned stems since this article was prepared). */
   resolve(): void {
     const tokens = this.tokens;
@@ -629,9 +559,10 @@ class Prepared implements PreparedArticle {
     const fieldIds: number[] = [];
     for (const t of this.tags) fieldIds.push(lookupTerm(`\u0001${t}`));
     if (this.section !== null) fieldIds.push(lookupTerm(`\u0002${this.section}`));
-    fieldIds.push(lookupTerm(langKey(this.language)));
+    fieldIds.push(fieldId(langNorm(this.language)));
+    this.ids = ids;
     this.fieldIds = Int32Array.from(fieldIds);
-    this.setTerms(ids, ids.length, this.titleEnd);
+    this.internVersion = internVer;
   }
 }
 
@@ -647,8 +578,8 @@ function scanFields(title: string, summary: string, body: string, language: stri
 }
 
 /**
- * Interned ids and positions again when an article's are stale because topics added stems since
- * it was prepared (the matcher calls it).
+ * Interned ids again when an article's are stale because topics added stems since it was
+ * prepared (the matcher calls it).
  */
 export function resolveTerms(a: PreparedArticle): void {
   if (a instanceof Prepared) a.resolve();
@@ -671,7 +602,7 @@ export function prepareArticle(a: ArticleInput): PreparedArticle {
     const f = fieldNorm(tagNorms, rawTags[i], '\u0001');
     if (f.value && !tags.has(f.value)) {
       tags.add(f.value);
-      fieldIds[nf++] = lookupTerm(f.key);
+      fieldIds[nf++] = fieldId(f);
     }
   }
   let section: string | null = null;
@@ -679,13 +610,11 @@ export function prepareArticle(a: ArticleInput): PreparedArticle {
     const f = fieldNorm(sectionNorms, a.section, '\u0002');
     if (f.value) {
       section = f.value;
-      fieldIds[nf++] = lookupTerm(f.key);
+      fieldIds[nf++] = fieldId(f);
     }
   }
-  fieldIds[nf++] = lookupTerm(langKey(language));
-  const out = new Prepared(language, title, summary, body, titleEnd, tags, section, nf === fieldIds.length ? fieldIds : fieldIds.slice(0, nf));
-  out.setTerms(scanIds, scanN, titleEnd);
-  return out;
+  fieldIds[nf++] = fieldId(langNorm(language));
+  return new Prepared(language, title, summary, body, titleEnd, tags, section, scanIds.slice(0, scanN), nf === fieldIds.length ? fieldIds : fieldIds.slice(0, nf));
 }
 
 /** Our stems of an article joined by spaces, for `to_tsvector('simple', …)` in the database. */
