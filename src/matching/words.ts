@@ -23,6 +23,7 @@ interface Exports {
     n: number,
     out: number,
     miss: number,
+    keys: number,
     slots: number,
     mask: number,
     pool: number,
@@ -57,12 +58,14 @@ function alloc(bytes: number): number {
   return p;
 }
 
-// scratch shared by all tables (single-threaded): the text, one int per word, three per miss
+// scratch shared by all tables (single-threaded): the text, one int per word, three per miss,
+// 32 bytes of key per word
 const PAD = 16; // zero bytes after a text: the module reads whole 16-byte blocks and words
 let textCap = 0;
 let textAt = 0;
 let outAt = 0;
 let missAt = 0;
+let keysAt = 0;
 function ensureText(n: number): void {
   if (n + PAD <= textCap) return;
   let cap = Math.max(1 << 14, textCap);
@@ -71,6 +74,7 @@ function ensureText(n: number): void {
   textAt = alloc(cap);
   outAt = alloc(4 * words);
   missAt = alloc(12 * words);
+  keysAt = alloc(32 * words);
   textCap = cap;
 }
 ensureText(0);
@@ -122,7 +126,7 @@ export class WordTable {
     if (this.count + words > this.maxWords) this.reset();
     const mode = stemsOut === null ? 0 : 1;
     const curVer = this.analyser.version();
-    const nw = wasm.scan(textAt, n, outAt, missAt, this.slots, this.mask, this.pool, this.woff, curVer, mode);
+    const nw = wasm.scan(textAt, n, outAt, missAt, keysAt, this.slots, this.mask, this.pool, this.woff, curVer, mode);
     const nm = wasm.misses();
     const out = outAt >> 2;
     if (nm > 0) {
