@@ -132,7 +132,8 @@ export class WordTable {
     if (nm > 0) {
       const m0 = missAt >> 2;
       for (let k = 0; k < nm; k++) {
-        const b = this.resolve(s, textAt, i32[m0 + 3 * k + 1], i32[m0 + 3 * k + 2]);
+        const start = i32[m0 + 3 * k + 1];
+        const b = this.resolve(s, start, textAt + start, i32[m0 + 3 * k + 2] - start);
         i32[out + i32[m0 + 3 * k]] = mode === 1 ? i32[b >> 2] - 1 : Math.max(-1, i32[(b >> 2) + 2]);
       }
     }
@@ -154,7 +155,7 @@ export class WordTable {
     for (let k = 0; k < len; k++) u8[p + k] = s.charCodeAt(start + k);
     u8.fill(0, p + len, p + len + PAD);
     if (this.count + 1 > this.maxWords) this.reset();
-    return this.resolve(s.slice(start, end), p, 0, len);
+    return this.resolve(s, start, p, len);
   }
 
   /** Interned id of the word at slot offset `b`: >= 0, -1 when no topic uses its stem, -2 stop word. */
@@ -170,11 +171,10 @@ export class WordTable {
     return this.stems[i32[b >> 2] - 1];
   }
 
-  /** Slot of the word at `src[start, end)` (its bytes at `p + start`), added or refreshed. */
-  private resolve(src: string, p: number, start: number, end: number): number {
-    const len = end - start;
-    let b = wasm.find(p + start, len, this.slots, this.mask, this.pool, this.woff);
-    if (b < 0) return this.add(src, p, start, end);
+  /** Slot of the word `src[start, start + len)` (its bytes at `p`), added or refreshed. */
+  private resolve(src: string, start: number, p: number, len: number): number {
+    const b = wasm.find(p, len, this.slots, this.mask, this.pool, this.woff);
+    if (b < 0) return this.add(src, start, p, len);
     const v = this.analyser.version();
     if (i32[(b >> 2) + 2] === -1 && i32[(b >> 2) + 3] !== v) {
       // ids are never un-interned: only a word without one may have gained one since
@@ -184,8 +184,7 @@ export class WordTable {
     return b;
   }
 
-  private add(src: string, p: number, start: number, end: number): number {
-    const len = end - start;
+  private add(src: string, start: number, p: number, len: number): number {
     if ((this.count + 1) * 2 > this.mask) this.grow();
     const e = this.count;
     if (e >= this.entryCap) this.growEntries();
@@ -196,7 +195,7 @@ export class WordTable {
       this.poolLen += len - 16;
       i32[(this.woff >> 2) + e] = poolAt;
     }
-    let w = src.slice(start, end);
+    let w = src.slice(start, start + len);
     for (let k = 0; k < len; k++) {
       const c = w.charCodeAt(k);
       if (c >= 65 && c <= 90) {
@@ -208,7 +207,7 @@ export class WordTable {
     this.stems[e] = stem;
     this.count++;
     const id = stem === null ? -2 : this.analyser.lookup(stem);
-    return wasm.add(p + start, len, e, id, this.analyser.version(), this.slots, this.mask, this.pool, poolAt);
+    return wasm.add(p, len, e, id, this.analyser.version(), this.slots, this.mask, this.pool, poolAt);
   }
 
   private grow(): void {
