@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluate, normalizeQuery, parseQuery, prepareArticle, QueryError, TopicIndex, type ArticleInput } from '../../../src/matching/index.js';
+import { evaluate, normalizeQuery, parseQuery, prepareArticle, QueryError, sortIds, TopicIndex, type ArticleInput } from '../../../src/matching/index.js';
 
 const fixture = JSON.parse(
   readFileSync(new URL('../../fixtures/articles.json', import.meta.url), 'utf8'),
@@ -166,6 +166,24 @@ describe('TopicIndex', () => {
         expect(up.stats().entries).toBe(keys.size);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('sortIds', () => {
+  const spread = fc.array(fc.integer({ min: 0, max: 0x7fffffff }), { maxLength: 3000 });
+  const dense = fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 3000 });
+  // clustered far below one large id: the bucket pass would be quadratic, the radix sort takes over
+  const clustered = fc.tuple(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 100, maxLength: 2000 }), fc.integer({ min: 1 << 20, max: 0x7fffffff })).map(([a, big]) => [...a, big]);
+  it('sorts like Array#sort, whatever the sizes and spread of the ids (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(spread, dense, clustered), (ids) => {
+        const a = Int32Array.from(ids);
+        const tmp = new Int32Array(a.length);
+        const got = sortIds(a, a.length, tmp);
+        expect([...got.subarray(0, ids.length)]).toEqual([...ids].sort((x, y) => x - y));
+      }),
+      { numRuns: 500 },
     );
   });
 });
