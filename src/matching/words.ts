@@ -54,6 +54,7 @@ function alloc(bytes: number): number {
     memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
     u8 = new Uint8Array(memory.buffer);
     i32 = new Int32Array(memory.buffer);
+    textView = null;
   }
   return p;
 }
@@ -66,6 +67,8 @@ let textAt = 0;
 let outAt = 0;
 let missAt = 0;
 let keysAt = 0;
+/** The text region as a view (made again after the memory grows: growing detaches views). */
+let textView: Uint8Array | null = null;
 function ensureText(n: number): void {
   if (n + PAD <= textCap) return;
   let cap = Math.max(1 << 14, textCap);
@@ -76,6 +79,7 @@ function ensureText(n: number): void {
   missAt = alloc(12 * words);
   keysAt = alloc(32 * words);
   textCap = cap;
+  textView = null;
 }
 ensureText(0);
 
@@ -117,7 +121,8 @@ export class WordTable {
   scan(s: string, dst: Int32Array, at: number, stemsOut: (string | null)[] | null): number {
     const n = s.length;
     ensureText(n);
-    const r = utf8.encodeInto(s, u8.subarray(textAt, textAt + textCap - PAD));
+    if (textView === null) textView = u8.subarray(textAt, textAt + textCap - PAD);
+    const r = utf8.encodeInto(s, textView);
     if (r.read !== n || r.written !== n) return -1;
     u8.fill(0, textAt + n, textAt + n + PAD);
     const words = (n + 1) >> 1;
