@@ -113,10 +113,10 @@ export class WordTable {
   ) {}
 
   /**
-   * Splits `s` into words if it is plain ASCII and writes one int per word to `dst` from `at`:
-   * with `stems` false the word's interned id (-1 for a stop word or a stem no topic uses), with
-   * `stems` true its index into `stemsOut` (also filled). Returns the number of words, or -1 (and
-   * writes nothing) when `s` has a non-ASCII char.
+   * Splits `s` into words if it is plain ASCII: with `stemsOut` null, writes each word's interned
+   * id (-1 for a stop word or a stem no topic uses) to `dst` from `at`; otherwise writes each
+   * word's stem (null for a stop word) to `stemsOut` from `at`. Returns the number of words, or
+   * -1 (having written nothing) when `s` has a non-ASCII char.
    */
   scan(s: string, dst: Int32Array, at: number, stemsOut: (string | null)[] | null): number {
     const n = s.length;
