@@ -19,27 +19,20 @@
 
 // ------------------------------------------------------------------ word keys
 
-/** Lower-cased chars 0-7 and 8-15 of the word last keyed, and its hash. */
-let k0: i64 = 0;
-let k1: i64 = 0;
-let kh: i32 = 0;
-
 const LOWER: i64 = 0x2020202020202020;
 
-/** Keys the word of `len` ASCII letters/digits at `p` (at least 16 readable bytes past its end). */
+// A word of `len` ASCII letters/digits at `p` (at least 16 readable bytes past its end) is keyed
+// by its chars 0-7 and 8-15, lower-cased (`| 0x20` leaves digits as they are) and zeroed past its
+// end, with masks rather than branches (word lengths are unpredictable), and by its hash.
+
 @inline
-function key(p: usize, len: i32): void {
-  // `| 0x20` lower-cases letters and leaves digits as they are
-  let c0 = load<i64>(p) | LOWER;
-  let c1: i64 = 0;
-  if (len < 8) c0 &= (<i64>1 << (<i64>len << 3)) - 1;
-  else if (len > 8) {
-    c1 = load<i64>(p, 8) | LOWER;
-    if (len < 16) c1 &= (<i64>1 << (<i64>(len - 8) << 3)) - 1;
-  }
-  k0 = c0;
-  k1 = c1;
-  kh = hash(c0, c1, len, p + 16);
+function chars0(p: usize, len: i32): i64 {
+  return (load<i64>(p) | LOWER) & select<i64>(-1, (<i64>1 << (<i64>len << 3)) - 1, len >= 8);
+}
+
+@inline
+function chars1(p: usize, len: i32): i64 {
+  return (load<i64>(p, 8) | LOWER) & select<i64>(-1, select<i64>((<i64>1 << ((<i64>len << 3) - 64)) - 1, 0, len > 8), len >= 16);
 }
 
 /** Hash of a word: its first 16 chars, length and (at `tail`, case-folded with `| 0x20`) the rest. */
@@ -51,15 +44,20 @@ function hash(c0: i64, c1: i64, len: i32, tail: usize): i32 {
   return <i32>(h >>> 32);
 }
 
-/** Byte offset of the slot of the word just keyed (at `p`, `len` chars), or -1 if absent. */
+function tailHash(h: i64, len: i32, tail: usize): i64 {
+  for (let i = 16; i < len; i++) h = (h ^ <i64>(load<u8>(tail + <usize>(i - 16)) | 0x20)) * 0x100000001b3;
+  return h;
+}
+
+/** Byte offset of the slot of the word at `p` (keyed `c0`, `c1`, `h`), or -1 if absent. */
 @inline
-function probe(p: usize, len: i32, slots: usize, mask: i32, pool: usize, woff: usize): isize {
-  let s = kh & mask;
+function probe(c0: i64, c1: i64, h: i32, p: usize, len: i32, slots: usize, mask: i32, pool: usize, woff: usize): isize {
+  let s = h & mask;
   while (true) {
     const b = slots + (<usize>s << 5);
     const v = load<i32>(b);
     if (v == 0) return -1;
-    if (load<i64>(b, 16) == k0 && load<i64>(b, 24) == k1 && load<i32>(b, 4) == len) {
+    if (load<i64>(b, 16) == c0 && load<i64>(b, 24) == c1 && load<i32>(b, 4) == len) {
       if (len <= 16 || tailEquals(p, len, pool + <usize>load<i32>(woff + (<usize>(v - 1) << 2)))) return <isize>b;
     }
     s = (s + 1) & mask;
@@ -85,6 +83,8 @@ function wordBits(v: v128): i32 {
 }
 
 let nMiss: i32 = 0;
+/** Sink for scan's touching pass (so that its loads are not optimised away). */
+let touched: i32 = 0;
 
 /** Misses recorded by the last `scan`: 3 ints each (word index, start, end). */
 export function misses(): i32 {
@@ -137,10 +137,8 @@ export function scan(
       }
       const len = pos - start;
       const p = text + <usize>start;
-      // masks without branches (word lengths are unpredictable): bytes past the end are zeroed
-      const l8 = <i64>len << 3;
-      const c0 = (load<i64>(p) | LOWER) & select<i64>(-1, (<i64>1 << l8) - 1, len >= 8);
-      const c1 = (load<i64>(p, 8) | LOWER) & select<i64>(-1, select<i64>((<i64>1 << (l8 - 64)) - 1, 0, len > 8), len >= 16);
+      const c0 = chars0(p, len);
+      const c1 = chars1(p, len);
       const k = keys + (<usize>nw << 5);
       store<i64>(k, c0);
       store<i64>(k, c1, 8);
@@ -163,20 +161,7 @@ export function scan(
     const c1 = load<i64>(k, 8);
     const len = load<i32>(k, 24);
     const p = text + <usize>load<i32>(k, 20);
-    let sl = load<i32>(k, 16) & mask;
-    let b: isize = -1;
-    while (true) {
-      const o = slots + (<usize>sl << 5);
-      const v = load<i32>(o);
-      if (v == 0) break;
-      if (load<i64>(o, 16) == c0 && load<i64>(o, 24) == c1 && load<i32>(o, 4) == len) {
-        if (len <= 16 || tailEquals(p, len, pool + <usize>load<i32>(woff + (<usize>(v - 1) << 2)))) {
-          b = <isize>o;
-          break;
-        }
-      }
-      sl = (sl + 1) & mask;
-    }
+    const b = probe(c0, c1, load<i32>(k, 16), p, len, slots, mask, pool, woff);
     // branch-free where the data decides (whether a word has an id is a coin toss per word)
     let r = -3;
     if (b >= 0) {
@@ -201,15 +186,14 @@ export function scan(
   return nw;
 }
 
-/** Sink for the touching pass (so that its loads are not optimised away). */
-let touched: i32 = 0;
 
 // ------------------------------------------------------------------ single words (JS side)
 
 /** Byte offset of the slot of the word at `p` (`len` ASCII letters/digits), or -1. */
 export function find(p: usize, len: i32, slots: usize, mask: i32, pool: usize, woff: usize): isize {
-  key(p, len);
-  return probe(p, len, slots, mask, pool, woff);
+  const c0 = chars0(p, len);
+  const c1 = chars1(p, len);
+  return probe(c0, c1, hash(c0, c1, len, p + 16), p, len, slots, mask, pool, woff);
 }
 
 /**
@@ -218,8 +202,10 @@ export function find(p: usize, len: i32, slots: usize, mask: i32, pool: usize, w
  * caller reserves `len - 16` bytes there and sets `woff[entry]`). Returns the slot's byte offset.
  */
 export function add(p: usize, len: i32, entry: i32, id: i32, ver: i32, slots: usize, mask: i32, pool: usize, poolAt: i32): usize {
-  key(p, len);
-  let s = kh & mask;
+  const c0 = chars0(p, len);
+  const c1 = chars1(p, len);
+  const h = hash(c0, c1, len, p + 16);
+  let s = h & mask;
   let b = slots + (<usize>s << 5);
   while (load<i32>(b) != 0) {
     s = (s + 1) & mask;
@@ -229,8 +215,8 @@ export function add(p: usize, len: i32, entry: i32, id: i32, ver: i32, slots: us
   store<i32>(b, len, 4);
   store<i32>(b, id, 8);
   store<i32>(b, ver, 12);
-  store<i64>(b, k0, 16);
-  store<i64>(b, k1, 24);
+  store<i64>(b, c0, 16);
+  store<i64>(b, c1, 24);
   for (let i = 16; i < len; i++) store<u8>(pool + <usize>poolAt + <usize>(i - 16), load<u8>(p + <usize>i) | 0x20);
   return b;
 }
@@ -251,9 +237,4 @@ export function rehash(from: usize, fromMask: i32, to: usize, toMask: i32, pool:
     }
     memory.copy(b, o, 32);
   }
-}
-
-function tailHash(h: i64, len: i32, tail: usize): i64 {
-  for (let i = 16; i < len; i++) h = (h ^ <i64>(load<u8>(tail + <usize>(i - 16)) | 0x20)) * 0x100000001b3;
-  return h;
 }
