@@ -416,11 +416,17 @@ export function stemWord(word: string, language: string): string {
  * the array index is the word's position.
  */
 export function analyze(text: string, language = 'en'): (string | null)[] {
+  const lang = normalizeLanguage(language);
+  return collectTokens(() => scanText(text, lang));
+}
+
+/** The stems `scan` appends (run with the scanners in stem mode). */
+function collectTokens(scan: () => void): (string | null)[] {
   const tokens: (string | null)[] = [];
   scanTokens = tokens;
   scanN = 0;
   try {
-    scanText(text, normalizeLanguage(language));
+    scan();
   } finally {
     scanTokens = null;
   }
@@ -533,18 +539,7 @@ class Prepared implements PreparedArticle {
   ) {}
 
   get tokens(): (string | null)[] {
-    if (this.toks === null) {
-      const tokens: (string | null)[] = [];
-      scanTokens = tokens;
-      scanN = 0;
-      try {
-        scanFields(this.title, this.summary, this.body, this.language);
-      } finally {
-        scanTokens = null;
-      }
-      if (tokens.length !== scanN) tokens.length = scanN;
-      this.toks = tokens;
-    }
+    if (this.toks === null) this.toks = collectTokens(() => scanFields(this.title, this.summary, this.body, this.language));
     return this.toks;
   }
 
