@@ -181,6 +181,13 @@ export interface ApiTokensTable {
   revoked_at: NullableTimestamp;
 }
 
+/** The times of an address's recent mails of one kind, for its daily limit (see takeMailQuota). */
+export interface MailQuotasTable {
+  subscriber_id: number;
+  kind: 'confirmation' | 'manage-link';
+  sent_at: Date[];
+}
+
 export interface AuditLogTable {
   id: Generated<number>;
   actor: string;
@@ -276,6 +283,7 @@ export interface Database {
   consent_events: ConsentEventsTable;
   prompt_counts: PromptCountsTable;
   deliveries: DeliveriesTable;
+  mail_quotas: MailQuotasTable;
   sent_articles: SentArticlesTable;
   suppressions: SuppressionsTable;
   admin_users: AdminUsersTable;

@@ -18,6 +18,27 @@ export interface Delivery {
   sentAt: Date | null;
 }
 
+export type QuotaKind = 'confirmation' | 'manage-link';
+
+/** At most `count` mails of a kind to one address in any `windowMs`. */
+export interface MailQuota {
+  count: number;
+  windowMs: number;
+}
+
+/**
+ * The ON CONFLICT arm of `INSERT INTO mail_quotas AS q (subscriber_id, kind, sent_at) … ARRAY[now]`
+ * that takes one mail from the quota: it keeps the times still inside the window and adds now or,
+ * with `count` of them inside it already, updates nothing, so RETURNING yields no row for that
+ * address. ON CONFLICT DO UPDATE reads the row's newest committed version under its lock, not the
+ * statement's snapshot: of two statements for one address at once, the second sees the first's
+ * mail. (A count of deliveries could not: both counts read snapshots taken before either committed.)
+ */
+export function takeQuotaOnConflict(quota: MailQuota) {
+  const recent = sql`ARRAY(SELECT t FROM unnest(q.sent_at) AS t WHERE t >= excluded.sent_at[1] - make_interval(secs => ${quota.windowMs / 1000}))`;
+  return sql`ON CONFLICT (subscriber_id, kind) DO UPDATE SET sent_at = ${recent} || excluded.sent_at WHERE cardinality(${recent}) < ${quota.count}`;
+}
+
 export interface NewDelivery {
   kind: DeliveryKind;
   subscriberId: number | null;
@@ -93,6 +114,19 @@ export class DeliveriesRepository {
       .where('created_at', '>=', since)
       .executeTakeFirstOrThrow();
     return Number(r.n);
+  }
+
+  /**
+   * Takes one mail of `kind` from the address's quota: true, and the mail counted, when fewer
+   * than `quota.count` were taken in the `quota.windowMs` before `now`; false otherwise. Run it
+   * in the transaction that queues the mail, so a rollback gives the mail back.
+   */
+  async takeMailQuota(subscriberId: number, kind: QuotaKind, now: Date, quota: MailQuota): Promise<boolean> {
+    const r = await sql<{ subscriber_id: number }>`
+      INSERT INTO mail_quotas AS q (subscriber_id, kind, sent_at) VALUES (${subscriberId}, ${kind}, ARRAY[${now}::timestamptz])
+      ${takeQuotaOnConflict(quota)}
+      RETURNING subscriber_id`.execute(this.db);
+    return r.rows.length === 1;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { ConsentAction, ConsentForm, Database, Frequency, SubscriptionStatus } from '../db/types.js';
+import { takeQuotaOnConflict, type MailQuota } from './deliveries.js';
 
 export interface Subscriber {
   id: number;
@@ -57,7 +58,6 @@ export interface SignupWrite {
   frequency: Frequency;
   consent: Omit<NewConsentEvent, 'subscriberId' | 'action'>;
   confirmExpiresAt: Date;
-  mailLimitSince: Date;
   messageId: string;
   now: Date;
 }
@@ -136,12 +136,13 @@ export class SubscribersRepository {
    * Signup writes, many in one statement (one round trip, atomic; see GroupCommit): for each,
    * the subscriber (if new), pending subscriptions for the topics not already active, the
    * 'requested' consent event, and — when anything awaits confirmation, the address has not
-   * declined recently and is under its daily limit of confirmation mails — a confirmation
-   * request and its queued delivery. A suppressed address writes nothing at all. The items'
+   * declined recently and is under its daily limit of confirmation mails (`takeQuotaOnConflict`,
+   * safe when two statements for one address run at once) — a confirmation request and its
+   * queued delivery. A suppressed address writes nothing at all. The items'
    * normalised addresses must be distinct (ON CONFLICT cannot touch one row twice in a
    * statement). Prepared: planning this statement cost as much as running it.
    */
-  async requestSignups(items: readonly SignupWrite[], mailLimit: number): Promise<void> {
+  async requestSignups(items: readonly SignupWrite[], mailQuota: MailQuota): Promise<void> {
     if (items.length === 0) return;
     // in address order: two batches in flight at once then take their row locks in one order
     // (no deadlock between them when they share an address)
@@ -165,14 +166,13 @@ export class SubscribersRepository {
       expires_at: p.confirmExpiresAt,
       message_id: p.messageId,
       now: p.now,
-      mail_limit_since: p.mailLimitSince,
     }));
     await sql`/* prepare:signups */
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
           email text, normalized text, email_hash text, time_zone text, frequency text, topic_ids int[], topics text[],
           terms_version int, terms_sha256 text, consent_text text, consent_mode text, source_url text, form text,
-          ip text, user_agent text, expires_at timestamptz, message_id text, now timestamptz, mail_limit_since timestamptz)
+          ip text, user_agent text, expires_at timestamptz, message_id text, now timestamptz)
       ), sub AS (
         INSERT INTO subscribers (email, email_normalized, time_zone, created_at, updated_at)
         SELECT i.email, i.normalized, i.time_zone, i.now, i.now FROM input i
@@ -192,12 +192,18 @@ export class SubscribersRepository {
         INSERT INTO consent_events (subscriber_id, action, topics, terms_version, terms_sha256, consent_text, consent_mode, source_url, form, ip, user_agent, created_at)
         SELECT item.id, 'requested', item.topics, item.terms_version, item.terms_sha256, item.consent_text, item.consent_mode, item.source_url, item.form, item.ip, item.user_agent, item.now
         FROM item
+      ), asked AS (
+        SELECT subscriber_id, array_agg(topic_id ORDER BY topic_id) AS topic_ids FROM pending GROUP BY subscriber_id
+      ), quota AS (
+        INSERT INTO mail_quotas AS q (subscriber_id, kind, sent_at)
+        SELECT item.id, 'confirmation', ARRAY[item.now] FROM item JOIN asked ON asked.subscriber_id = item.id
+        WHERE item.declined_until IS NULL OR item.declined_until <= item.now
+        ${takeQuotaOnConflict(mailQuota)}
+        RETURNING subscriber_id
       ), request AS (
         INSERT INTO confirmation_requests (subscriber_id, topic_ids, frequency, expires_at, created_at)
-        SELECT item.id, p.topic_ids, item.frequency, item.expires_at, item.now
-        FROM item JOIN (SELECT subscriber_id, array_agg(topic_id ORDER BY topic_id) AS topic_ids FROM pending GROUP BY subscriber_id) p ON p.subscriber_id = item.id
-        WHERE (item.declined_until IS NULL OR item.declined_until <= item.now)
-          AND (SELECT count(*) FROM deliveries d WHERE d.subscriber_id = item.id AND d.kind = 'confirmation' AND d.created_at >= item.mail_limit_since) < ${mailLimit}
+        SELECT item.id, asked.topic_ids, item.frequency, item.expires_at, item.now
+        FROM item JOIN asked ON asked.subscriber_id = item.id JOIN quota ON quota.subscriber_id = item.id
         RETURNING id, subscriber_id
       )
       INSERT INTO deliveries (kind, subscriber_id, to_address, idempotency_key, payload, message_id, created_at, updated_at, next_attempt_at)

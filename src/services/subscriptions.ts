@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Subscriber, Subscription, ConsentEvent, SignupWrite } from '../repositories/subscribers.js';
-import type { Delivery } from '../repositories/deliveries.js';
+import type { Delivery, MailQuota } from '../repositories/deliveries.js';
 import type { Topic } from '../repositories/topics.js';
 import type { ConsentForm, Frequency } from '../db/types.js';
 import type { Clock } from '../clock.js';
@@ -79,6 +79,8 @@ export function newMessageId(domain: string): string {
 export class SubscriptionService {
   /** Signups under load are written many to a statement (see GroupCommit). */
   private readonly signups: GroupCommit<SignupWrite>;
+  /** Confirmation and preference-link mails per address, each kind on its own. */
+  private readonly mailQuota: MailQuota;
 
   constructor(
     private readonly repos: Repositories,
@@ -91,7 +93,8 @@ export class SubscriptionService {
     private readonly activeTopics: ActiveTopicCache,
     private readonly metrics?: Metrics,
   ) {
-    this.signups = new GroupCommit((items) => repos.subscribers.requestSignups(items, opts.confirmMailDailyLimit), {
+    this.mailQuota = { count: opts.confirmMailDailyLimit, windowMs: 86_400_000 };
+    this.signups = new GroupCommit((items) => repos.subscribers.requestSignups(items, this.mailQuota), {
       maxBatch: 100,
       concurrency: 2,
       key: (item) => item.normalized,
@@ -163,7 +166,6 @@ export class SubscriptionService {
         userAgent: meta.userAgent?.slice(0, 500) ?? null,
       },
       confirmExpiresAt: new Date(now.getTime() + this.opts.confirmTtlMs),
-      mailLimitSince: new Date(now.getTime() - 86_400_000),
       messageId: newMessageId(this.opts.mailDomain),
       now,
     });
@@ -394,16 +396,17 @@ export class SubscriptionService {
     const subscriber = await this.repos.subscribers.findByEmail(normalized);
     if (!subscriber) return;
     if (await this.repos.suppressions.isSuppressed(this.links.signer.emailHash(normalized))) return;
-    const dayAgo = new Date(now.getTime() - 86_400_000);
-    if ((await this.repos.deliveries.countRecent(subscriber.id, 'manage-link', dayAgo)) >= this.opts.confirmMailDailyLimit) return;
-    await this.repos.deliveries.enqueue({
-      kind: 'manage-link',
-      subscriberId: subscriber.id,
-      toAddress: subscriber.email,
-      idempotencyKey: `manage-link:${subscriber.id}:${randomUUID()}`,
-      payload: {},
-      messageId: newMessageId(this.opts.mailDomain),
-      now,
+    await this.repos.transaction(async (r) => {
+      if (!(await r.deliveries.takeMailQuota(subscriber.id, 'manage-link', now, this.mailQuota))) return;
+      await r.deliveries.enqueue({
+        kind: 'manage-link',
+        subscriberId: subscriber.id,
+        toAddress: subscriber.email,
+        idempotencyKey: `manage-link:${subscriber.id}:${randomUUID()}`,
+        payload: {},
+        messageId: newMessageId(this.opts.mailDomain),
+        now,
+      });
     });
   }
 

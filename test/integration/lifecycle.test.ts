@@ -1,8 +1,10 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import { readerFlows } from '../helpers/flows.js';
+import { testEngine } from '../helpers/db.js';
 
 let smtp: TestSmtpServer;
 let app: TestApp;
@@ -254,6 +256,39 @@ describe('uniform answers, limits and traps', () => {
     expect(to).not.toContain('burst-suppressed@example.com');
   });
 
+  it.runIf(testEngine() === 'postgres')('holds the daily limit when two batches for one address wait on the same row lock', async () => {
+    // Two mails already today: one left. Both batches below take their snapshot, then queue on
+    // the subscriber's row lock; the second to get it must still see the first one's mail.
+    for (let i = 0; i < 2; i++) expect((await signup({ email: 'race@example.com', topics: ['japan'] })).status).toBe(202);
+    expect((await sendQueued()).map(flows().recipient)).toEqual(['race@example.com', 'race@example.com']);
+    const sub = (await subscriber('race@example.com'))!;
+
+    const holder = new pg.Client({ connectionString: app.db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM subscribers WHERE id = $1 FOR UPDATE', [sub.id]);
+      const answers = Promise.all(['nato', 'energy'].map((t) => signup({ email: 'race@example.com', topics: [t] })));
+      // the same address never shares a batch, so these are two statements, both waiting on the lock
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        await holder.query('SELECT pg_stat_clear_snapshot()'); // else it reads the view as it was at BEGIN
+        const { rows } = await holder.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%prepare:signups%'`,
+        );
+        if (rows[0]!.n === 2) break;
+        if (Date.now() > deadline) throw new Error(`expected two signup statements waiting on the lock, saw ${rows[0]!.n}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await holder.query('COMMIT');
+      expect((await answers).map((a) => a.status)).toEqual([202, 202]);
+    } finally {
+      await holder.end();
+    }
+    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan', 'nato']);
+    expect((await sendQueued()).map(flows().recipient)).toEqual(['race@example.com']);
+  });
+
   it('drops honeypot and too-fast submissions silently: 202, nothing stored', async () => {
     const honeypot = await signup({ email: 'bot1@example.com', website: 'http://spam.example' });
     expect(honeypot.status).toBe(202);
@@ -373,6 +408,13 @@ describe('expiry, preferences, manage links and erasure', () => {
     app.clock.advance(31 * 86_400_000);
     expect((await fetch(prefs)).status).toBe(410);
     app.clock.advance(-31 * 86_400_000);
+
+    // Three a day however many ask at once (CONFIRM_MAIL_DAILY_LIMIT): one sent, two to go.
+    const burst = await Promise.all(
+      Array.from({ length: 6 }, () => fetch(`${app.url}/manage`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=reader.one%40example.com' })),
+    );
+    expect(burst.map((r) => r.status)).toEqual(burst.map(() => known.status));
+    expect((await sendQueued()).map(flows().recipient)).toEqual(['reader.one@example.com', 'reader.one@example.com']);
   });
 
   it('exports and erases: only the suppression hash remains, and the address is never mailed again', async () => {
