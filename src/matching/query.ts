@@ -386,9 +386,10 @@ function analyzeRaw(r: Raw, ctx: Ctx): QueryNode | null {
       for (let i = 0; i < words.length; i++) {
         if (ctx.stops.has(words[i])) continue;
         if (first < 0) first = i;
-        const a = analyzeQueryWord(words[i], ctx.language);
-        stems.push(a.stem);
-        termIds.push(a.id);
+        // plain ASCII words through the word table, which has most of them stemmed already
+        const id = simpleWord(words[i]) !== null ? asciiQueryWordId(words[i], ctx.language) : analyzeQueryWord(words[i], ctx.language).id;
+        stems.push(termKey(id));
+        termIds.push(id);
         offsets.push(i - first);
       }
       if (stems.length === 0) return null;
