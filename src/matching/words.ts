@@ -157,8 +157,8 @@ export class WordTable {
   word(s: string, start: number, end: number): number {
     const len = end - start;
     const p = this.wordScratch(len);
+    // no zeroing past the end: the wasm side masks a word's bytes by its length
     for (let k = 0; k < len; k++) u8[p + k] = s.charCodeAt(start + k);
-    u8.fill(0, p + len, p + len + PAD);
     if (this.count + 1 > this.maxWords) this.reset();
     return this.resolve(s, start, p, len);
   }
