@@ -115,39 +115,57 @@ export function scan(
   // 8-15, hash, start, length); (2) read each word's first slot: independent loads, so the misses
   // of rare words (a table of a few hundred thousand words does not stay in cache while the
   // matcher runs) overlap instead of stalling one after another; (3) probe.
-  let nw = 0;
-  let start = 0;
+  //
+  // Pass 1 in two steps. (1a) The positions where the class changes (a word starts or ends: they
+  // alternate, start first) go to `miss`, free until pass 3: eight stores per 16-byte block
+  // whatever it holds, the count then advanced by how many it held, so no branch depends on the
+  // text (a loop over each block's boundaries mispredicted its exit about once a word). The
+  // stores past the count are overwritten by the next block's. (1b) Key each (start, end) pair.
+  let ne = 0;
   let carry = 0; // 1 when the previous block ended inside a word
   // the block that reaches `n` is followed by zeros, so it ends every word but one running into
   // the next block, which then ends it
   for (let base = 0; ; base += 16) {
     const m = wordBits(v128.load(text + <usize>base));
-    const prev = (m << 1) | carry;
-    const starts = m & ~prev;
-    const ends = ~m & prev & 0xffff;
+    let ev = (m ^ ((m << 1) | carry)) & 0xffff;
     carry = (m >>> 15) & 1;
-    let ev = starts | ends;
-    while (ev != 0) {
-      const bit = ctz(ev);
+    const cnt = popcnt(ev);
+    let q = miss + (<usize>ne << 2);
+    do {
+      store<i32>(q, base + ctz(ev));
       ev &= ev - 1;
-      const pos = base + bit;
-      if ((starts >>> bit) & 1) {
-        start = pos;
-        continue;
-      }
-      const len = pos - start;
-      const p = text + <usize>start;
-      const c0 = chars0(p, len);
-      const c1 = chars1(p, len);
-      const k = keys + (<usize>nw << 5);
-      store<i64>(k, c0);
-      store<i64>(k, c1, 8);
-      store<i32>(k, hash(c0, c1, len, p + 16), 16);
-      store<i32>(k, start, 20);
-      store<i32>(k, len, 24);
-      nw++;
-    }
+      store<i32>(q, base + ctz(ev), 4);
+      ev &= ev - 1;
+      store<i32>(q, base + ctz(ev), 8);
+      ev &= ev - 1;
+      store<i32>(q, base + ctz(ev), 12);
+      ev &= ev - 1;
+      store<i32>(q, base + ctz(ev), 16);
+      ev &= ev - 1;
+      store<i32>(q, base + ctz(ev), 20);
+      ev &= ev - 1;
+      store<i32>(q, base + ctz(ev), 24);
+      ev &= ev - 1;
+      store<i32>(q, base + ctz(ev), 28);
+      ev &= ev - 1;
+      q += 32;
+    } while (ev != 0);
+    ne += cnt;
     if (base + 16 >= n && carry == 0) break;
+  }
+  const nw = ne >> 1;
+  for (let i = 0; i < nw; i++) {
+    const start = load<i32>(miss + (<usize>i << 3));
+    const len = load<i32>(miss + (<usize>i << 3), 4) - start;
+    const p = text + <usize>start;
+    const c0 = chars0(p, len);
+    const c1 = chars1(p, len);
+    const k = keys + (<usize>i << 5);
+    store<i64>(k, c0);
+    store<i64>(k, c1, 8);
+    store<i32>(k, hash(c0, c1, len, p + 16), 16);
+    store<i32>(k, start, 20);
+    store<i32>(k, len, 24);
   }
 
   let x = 0;
