@@ -388,8 +388,9 @@ for (const nTopics of TOPIC_COUNTS) {
   });
   const scanOnlyPerCpuS = lastCpuRate;
   for (let i = 0; i < scanN; i++) {
-    const a = ix.matchByScan(prepared[i]).join(',');
-    const b = ix.match(prepared[i]).join(',');
+    // as sets: match() gives no order
+    const a = ix.matchByScan(prepared[i]).sort((x, y) => x - y).join(',');
+    const b = ix.match(prepared[i]).sort((x, y) => x - y).join(',');
     if (a !== b) throw new Error(`index and scan disagree on article ${i}`);
   }
   log(`scan: ${scanN} articles sampled, ${scanPerS.toFixed(1)}/s`);

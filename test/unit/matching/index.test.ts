@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluate, normalizeQuery, parseQuery, prepareArticle, QueryError, sortIds, TopicIndex, type ArticleInput } from '../../../src/matching/index.js';
+import { evaluate, normalizeQuery, parseQuery, prepareArticle, QueryError, TopicIndex, type ArticleInput } from '../../../src/matching/index.js';
+
+/** match() gives each id once, in no particular order. */
+const sorted = (ids: number[]): number[] => [...ids].sort((x, y) => x - y);
 
 const fixture = JSON.parse(
   readFileSync(new URL('../../fixtures/articles.json', import.meta.url), 'utf8'),
@@ -30,7 +33,7 @@ describe('fixture article', () => {
     const node = parseQuery(q);
     expect(evaluate(node, article)).toBe(expected);
     const idx = TopicIndex.build([{ id: 7, query: q }]);
-    expect(idx.match(article)).toEqual(expected ? [7] : []);
+    expect(sorted(idx.match(article))).toEqual(expected ? [7] : []);
   });
 });
 
@@ -43,31 +46,31 @@ describe('TopicIndex', () => {
     ]);
     expect(idx.size).toBe(3);
     expect(idx.stats().entries).toBe(2);
-    expect(idx.match(article)).toEqual([1, 2]);
+    expect(sorted(idx.match(article))).toEqual([1, 2]);
     idx.remove(1);
-    expect(idx.match(article)).toEqual([2]);
+    expect(sorted(idx.match(article))).toEqual([2]);
     expect(idx.stats().entries).toBe(2);
     idx.remove(2);
     expect(idx.stats().entries).toBe(1);
-    expect(idx.match(article)).toEqual([]);
+    expect(sorted(idx.match(article))).toEqual([]);
   });
 
   it('upsert replaces, remove removes, invalid queries leave the index unchanged', () => {
     const idx = new TopicIndex();
     idx.upsert(10, 'tag:ukraine');
     idx.upsert(5, 'japan');
-    expect(idx.match(article)).toEqual([5, 10]);
+    expect(sorted(idx.match(article))).toEqual([5, 10]);
     idx.upsert(10, 'tag:brazil');
-    expect(idx.match(article)).toEqual([5]);
+    expect(sorted(idx.match(article))).toEqual([5]);
     expect(() => idx.upsert(5, 'japan OR')).toThrow();
-    expect(idx.match(article)).toEqual([5]);
+    expect(sorted(idx.match(article))).toEqual([5]);
     expect(idx.remove(5)).toBe(true);
     expect(idx.remove(5)).toBe(false);
-    expect(idx.match(article)).toEqual([]);
+    expect(sorted(idx.match(article))).toEqual([]);
     expect(idx.size).toBe(1);
     idx.upsert(2 ** 31 - 1, 'nato');
     idx.upsert(0, 'russia');
-    expect(idx.match(article)).toEqual([0, 2 ** 31 - 1]);
+    expect(sorted(idx.match(article))).toEqual([0, 2 ** 31 - 1]);
     expect(() => idx.upsert(-1, 'nato')).toThrow(RangeError);
     expect(() => idx.upsert(2 ** 31, 'nato')).toThrow(RangeError);
     expect(() => idx.upsert(1.5, 'nato')).toThrow(RangeError);
@@ -82,10 +85,10 @@ describe('TopicIndex', () => {
       ],
       { compactMin: 0 },
     );
-    expect(idx.match(article)).toEqual([1, 2, 3]);
+    expect(sorted(idx.match(article))).toEqual([1, 2, 3]);
     idx.setTermFrequencies(new Map([['japan', 1], ['zakharova', 1000], ['tag:ukraine', 5]]));
-    expect(idx.match(article)).toEqual([1, 2, 3]);
-    expect(idx.matchByScan(article)).toEqual([1, 2, 3]);
+    expect(sorted(idx.match(article))).toEqual([1, 2, 3]);
+    expect(sorted(idx.matchByScan(article))).toEqual([1, 2, 3]);
   });
 
   it('matches an article prepared before its words were used by any topic', () => {
@@ -94,7 +97,7 @@ describe('TopicIndex', () => {
     idx.upsert(1, 'Qwxzorbia');
     idx.upsert(2, '"qwxzorbian parliament"');
     idx.upsert(3, 'title:qwxzorbian');
-    expect(idx.match(a)).toEqual([1, 2]);
+    expect(sorted(idx.match(a))).toEqual([1, 2]);
     expect(evaluate(parseQuery('title:qwxzorbian'), a)).toBe(false);
   });
 
@@ -103,7 +106,7 @@ describe('TopicIndex', () => {
     for (let i = 0; i < 500; i++) idx.upsert(i, i % 2 ? 'japan nato' : `japan w${i}x OR tag:ukraine`);
     for (let i = 0; i < 500; i += 3) idx.remove(i);
     const expected = [...Array(500).keys()].filter((i) => i % 3 !== 0);
-    expect(idx.match(article)).toEqual(expected);
+    expect(sorted(idx.match(article))).toEqual(expected);
     expect(idx.stats().entries).toBe(1 + expected.filter((i) => i % 2 === 0).length);
   });
 
@@ -170,20 +173,3 @@ describe('TopicIndex', () => {
   });
 });
 
-describe('sortIds', () => {
-  const spread = fc.array(fc.integer({ min: 0, max: 0x7fffffff }), { maxLength: 3000 });
-  const dense = fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 3000 });
-  // clustered far below one large id: the bucket pass would be quadratic, the radix sort takes over
-  const clustered = fc.tuple(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 100, maxLength: 2000 }), fc.integer({ min: 1 << 20, max: 0x7fffffff })).map(([a, big]) => [...a, big]);
-  it('sorts like Array#sort, whatever the sizes and spread of the ids (property)', () => {
-    fc.assert(
-      fc.property(fc.oneof(spread, dense, clustered), (ids) => {
-        const a = Int32Array.from(ids);
-        const tmp = new Int32Array(a.length);
-        const got = sortIds(a, a.length, tmp);
-        expect([...got.subarray(0, ids.length)]).toEqual([...ids].sort((x, y) => x - y));
-      }),
-      { numRuns: 500 },
-    );
-  });
-});
