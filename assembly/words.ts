@@ -132,22 +132,11 @@ export function scan(
     const cnt = popcnt(ev);
     let q = miss + (<usize>ne << 2);
     do {
-      store<i32>(q, base + ctz(ev));
-      ev &= ev - 1;
-      store<i32>(q, base + ctz(ev), 4);
-      ev &= ev - 1;
-      store<i32>(q, base + ctz(ev), 8);
-      ev &= ev - 1;
-      store<i32>(q, base + ctz(ev), 12);
-      ev &= ev - 1;
-      store<i32>(q, base + ctz(ev), 16);
-      ev &= ev - 1;
-      store<i32>(q, base + ctz(ev), 20);
-      ev &= ev - 1;
-      store<i32>(q, base + ctz(ev), 24);
-      ev &= ev - 1;
-      store<i32>(q, base + ctz(ev), 28);
-      ev &= ev - 1;
+      // a fixed count: the loop's own branch is always predicted
+      for (let k = 0; k < 8; k++) {
+        store<i32>(q + (<usize>k << 2), base + ctz(ev));
+        ev &= ev - 1;
+      }
       q += 32;
     } while (ev != 0);
     ne += cnt;
