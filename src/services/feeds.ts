@@ -39,20 +39,60 @@ export function htmlToText(html: string): string {
     .trim();
 }
 
-/** Decodes a feed body by the charset of its Content-Type, else its XML declaration, else UTF-8. */
-export function decodeFeed(bytes: Uint8Array, contentType: string | null): string {
-  const fromHeader = contentType?.match(/charset="?([\w.:-]+)"?/i)?.[1];
-  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 200));
-  const fromProlog = head.match(/<\?xml[^>]*encoding=["']([\w.:-]+)["']/i)?.[1];
-  for (const label of [fromHeader, fromProlog, 'utf-8']) {
-    if (!label) continue;
-    try {
-      return new TextDecoder(label).decode(bytes);
-    } catch {
-      // unknown label: try the next source
-    }
+const BOMS: [number[], string][] = [
+  [[0xef, 0xbb, 0xbf], 'utf-8'],
+  [[0xfe, 0xff], 'utf-16be'],
+  [[0xff, 0xfe], 'utf-16le'],
+];
+
+// windows-1252's 0x80-0x9F (curly quotes, dashes, euro...); the five holes stay C1 controls.
+const CP1252_HIGH = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+/**
+ * windows-1252 as WHATWG defines it. Node 20's TextDecoder accepts the label but decodes
+ * ISO-8859-1 (0x93 comes out as U+0093, not a quotation mark), so the 32 bytes that differ are
+ * mapped here.
+ */
+function decodeWindows1252(bytes: Uint8Array): string {
+  return new TextDecoder('windows-1252').decode(bytes).replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!);
+}
+
+type Decode = (bytes: Uint8Array) => string;
+
+function decoderFor(label: string | undefined): Decode | undefined {
+  if (!label) return undefined;
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label);
+  } catch {
+    return undefined; // a label no decoder knows: the next source decides
   }
-  return new TextDecoder('utf-8').decode(bytes);
+  // latin1, iso-8859-1, us-ascii and their aliases all mean windows-1252 to WHATWG.
+  return decoder.encoding === 'windows-1252' ? decodeWindows1252 : (bytes) => decoder.decode(bytes);
+}
+
+/**
+ * Decodes a feed body the way browsers and feed readers do: a byte order mark, else the charset
+ * of the Content-Type, else the XML declaration, else UTF-8 when the bytes are valid UTF-8, else
+ * windows-1252. Old CMSs serve ISO-8859-1 with no declaration at all (UOL's feed); decoding that
+ * as UTF-8 would store U+FFFD for every accented letter. Every byte decodes in windows-1252, so
+ * nothing is replaced that the source had.
+ */
+export function decodeFeed(bytes: Uint8Array, contentType: string | null): string {
+  for (const [bom, label] of BOMS) {
+    if (bom.every((b, i) => bytes[i] === b)) return new TextDecoder(label).decode(bytes);
+  }
+  const fromHeader = contentType?.match(/charset\s*=\s*"?([\w.:-]+)"?/i)?.[1];
+  const head = decodeWindows1252(bytes.subarray(0, 200));
+  const fromProlog = head.match(/^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']/i)?.[1];
+  const declared = decoderFor(fromHeader) ?? decoderFor(fromProlog);
+  if (declared) return declared(bytes);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return decodeWindows1252(bytes);
+  }
 }
 
 const text = (v: unknown): string => {

@@ -30,6 +30,9 @@ beforeAll(async () => {
       case '/latin1.rss':
         // Declared only in the XML prolog (ISO-8859-1), as the publisher served it.
         return send(fixture('encoding.rss'), 'application/rss+xml');
+      case '/uol.rss':
+        // ISO-8859-1 bytes with no charset and no XML declaration, as UOL served it.
+        return send(fixture('uolNoticias.rss'), 'application/rss+xml');
       case '/rdf.rss':
         return send(fixture('rss-1.rss'), 'application/rdf+xml');
       case '/unrecognized.rss':
@@ -52,7 +55,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   app = await startTestApp({ FEED_POLL_MINUTES: '15' });
   api = await apiClient(app);
-  for (const [slug, query] of [['trump', 'trump'], ['java', 'java OR wildfly'], ['presidente', 'lang:pt presidente']]) {
+  for (const [slug, query] of [['trump', 'trump'], ['java', 'java OR wildfly'], ['presidente', 'lang:pt presidente'], ['bolsonaro', 'bolsonaro']]) {
     await api.post('/api/v1/topics', { slug, name: slug, query });
   }
 });
@@ -63,7 +66,7 @@ afterAll(async () => {
 
 describe('feeds', () => {
   it('registers feeds through the API, refusing duplicates and bad URLs', async () => {
-    for (const path of ['/guardian.rss', '/heise.atom', '/latin1.rss', '/rdf.rss', '/unrecognized.rss', '/etag.rss', '/error.rss']) {
+    for (const path of ['/guardian.rss', '/heise.atom', '/latin1.rss', '/uol.rss', '/rdf.rss', '/unrecognized.rss', '/etag.rss', '/error.rss']) {
       const res = await api.post('/api/v1/feeds', { url: `${base}${path}`, name: path });
       expect(res.status, path).toBe(201);
     }
@@ -75,15 +78,16 @@ describe('feeds', () => {
 
   it('polls every due feed: good ones become articles, broken ones record their error and stop nothing', async () => {
     const outcomes = await app.ctx.services.feeds.pollDue();
-    expect(outcomes).toHaveLength(8);
+    expect(outcomes).toHaveLength(9);
     const feeds = (await api.get('/api/v1/feeds')).body.feeds as { url: string; lastError: string | null; lastSuccessAt: string | null; itemsSeen: number; consecutiveFailures: number }[];
     const byPath = Object.fromEntries(feeds.map((f) => [new URL(f.url).pathname, f]));
 
     expect(byPath['/guardian.rss']!.itemsSeen).toBe(55);
     expect(byPath['/heise.atom']!.itemsSeen).toBe(15);
     expect(byPath['/latin1.rss']!.itemsSeen).toBe(40);
+    expect(byPath['/uol.rss']!.itemsSeen).toBe(15);
     expect(byPath['/rdf.rss']!.itemsSeen).toBe(69);
-    for (const p of ['/guardian.rss', '/heise.atom', '/latin1.rss', '/rdf.rss', '/etag.rss']) {
+    for (const p of ['/guardian.rss', '/heise.atom', '/latin1.rss', '/uol.rss', '/rdf.rss', '/etag.rss']) {
       expect(byPath[p]!.lastError, p).toBeNull();
       expect(byPath[p]!.lastSuccessAt, p).not.toBeNull();
     }
@@ -106,6 +110,19 @@ describe('feeds', () => {
     expect(titles, JSON.stringify(titles)).toContain('Mãe de utente é a nova presidente da Raríssimas');
     expect(latin.body.articles.every((a: { language: string }) => a.language === 'pt')).toBe(true);
 
+    // No charset anywhere and bytes that are not UTF-8: decoded as windows-1252, as browsers do.
+    const uol = await api.get('/api/v1/articles?topic=bolsonaro&limit=100');
+    const uolTitles = uol.body.articles.map((a: { title: string }) => a.title);
+    expect(uolTitles, JSON.stringify(uolTitles)).toContain('Ibope: Bolsonaro perde de Haddad, Ciro e Alckmin em simulações de 2º turno');
+    const ibope = uol.body.articles.find((a: { title: string }) => a.title.startsWith('Ibope: Bolsonaro perde'));
+    expect(ibope.summary).toContain('Líder na pesquisa Ibope de intenção de voto');
+
+    // None of the sources has U+FFFD, so no stored text may either.
+    const stored = await app.ctx.repos.articles.list({ limit: 1000 });
+    expect(stored.length).toBeGreaterThan(150);
+    const replaced = stored.filter((a) => [a.title, a.summary, a.body].some((t) => t?.includes('\uFFFD')));
+    expect(replaced.map((a) => a.url)).toEqual([]);
+
     const java = await api.get('/api/v1/articles?topic=java&limit=100');
     expect(java.body.articles.some((a: { title: string }) => a.title.includes('WildFly'))).toBe(true);
   });
@@ -115,7 +132,7 @@ describe('feeds', () => {
     app.clock.advance(16 * 60_000);
     const outcomes = await app.ctx.services.feeds.pollDue();
     // The failing feeds back off (2x the interval): only the healthy ones are due after 16 min.
-    expect(outcomes.map((o) => o.status).sort()).toEqual(['not-modified', 'ok', 'ok', 'ok', 'ok']);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['not-modified', 'ok', 'ok', 'ok', 'ok', 'ok']);
     expect(hits['/etag.rss']!.at(-1)).toEqual({ ifNoneMatch: '"v1"', ifModifiedSince: 'Wed, 21 Oct 2015 07:28:00 GMT' });
     expect(await app.ctx.repos.articles.count()).toBe(before);
     expect(hits['/error.rss']).toHaveLength(1);
