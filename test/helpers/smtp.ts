@@ -49,10 +49,7 @@ export async function startSmtpServer(
       });
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  await listenSmtp(server, 0);
   const port = (server.server.address() as net.AddressInfo).port;
   return {
     port,
@@ -60,6 +57,47 @@ export async function startSmtpServer(
     received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Errors that only mean the client went away (e.g. a SIGKILLed process's sockets were reset). */
+const PEER_GONE = new Set(['ECONNRESET', 'EPIPE']);
+
+export function isPeerGone(err: unknown): boolean {
+  return PEER_GONE.has((err as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
+
+/**
+ * Starts `server` on 127.0.0.1:`port` and gives it lasting 'error' listeners for the clients that
+ * go away. smtp-server (3.21) keeps a reset quiet only outside a mail transaction: a client that
+ * dies after MAIL FROM (a killed worker's pooled connection, mid-message) makes the connection
+ * emit 'error', which the server re-emits as its own 'error' event; with no listener Node throws
+ * it, and vitest fails the run on the "Unhandled Error" even though every test passed. A
+ * `once('error', reject)` left over from listen() is no fix: it eats the first such error
+ * (and any real one) and the second is thrown.
+ *
+ * Only ECONNRESET/EPIPE are expected. Anything else is thrown as before, so it still fails the
+ * run instead of being swallowed.
+ */
+export async function listenSmtp(server: SMTPServer, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => {
+    if (!isPeerGone(err)) throw err;
+  });
+  // smtp-server attaches its own socket 'error' listener only on the next turn of the event loop
+  // (setImmediate in _handleProxy, then SMTPConnection); a reset inside that gap would hit a socket
+  // with no listener. Cover the gap for peer resets; once SMTPConnection listens, errors go through
+  // it to the server listener above, so other errors are left to it (or thrown if it is not there yet).
+  server.server.on('connection', (socket: net.Socket) => {
+    socket.on('error', (err) => {
+      if (!isPeerGone(err) && socket.listenerCount('error') === 1) throw err;
+    });
+  });
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */

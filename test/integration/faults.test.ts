@@ -14,6 +14,7 @@ import { DigestScheduler } from '../../src/services/digests.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, testEngine, type TestDatabase } from '../helpers/db.js';
 import { spawnService, type ServiceProcess } from '../helpers/process.js';
+import { listenSmtp } from '../helpers/smtp.js';
 
 // The sending pipeline under faults: several workers, a killed worker, a relay that defers,
 // rejects or goes away, and racing schedulers. Every test prints what it measured.
@@ -79,10 +80,8 @@ class Sink {
         });
       },
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
+    // Lasting 'error' listeners: the SIGKILLed worker's connections reset mid-transaction.
+    await listenSmtp(server, this.port);
     this.port = (server.server.address() as net.AddressInfo).port;
     this.server = server;
   }
