@@ -124,7 +124,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
   };
   const signer = new LinkSigner(config.secretKey);
   const links = new Links(signer, config.http.baseUrl, { unsubscribeMs: config.lifecycle.unsubscribeTtlMs, manageMs: config.lifecycle.manageTtlMs });
-  const mailDomain = config.mail.from.split('@')[1] ?? 'localhost';
+  const mailDomain = config.mail.domain;
   const terms = new TermsService(repos, clock);
   const composer = new MailComposer(repos, templates, links, clock, {
     baseUrl: config.http.baseUrl,

@@ -11,7 +11,13 @@ export interface Config {
   http: { host: string; port: number; baseUrl: string; jsonBodyLimit: string; trustProxy: string; allowedOrigins: string[] };
   database: { url: string | undefined; pgliteDir: string; poolSize: number; migrateOnStart: boolean };
   secretKey: string;
-  mail: { smtpUrls: string[]; from: string; publisherName: string; postalAddress: string; templateCacheDir: string };
+  mail: {
+    smtpUrls: string[];
+    /** The sender: display name (PUBLISHER_NAME when MAIL_FROM names none) and address. */
+    from: { name: string; address: string };
+    /** The sender address's domain: Message-IDs and List-Id are made from it. */
+    domain: string;
+    publisherName: string; postalAddress: string; templateCacheDir: string };
   consentMode: Env['CONSENT_MODE'];
   defaultTimeZone: string;
   roles: Role[];
@@ -123,6 +129,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   if (!cron.validate(e.SCHEDULER_CRON)) late.push({ key: 'SCHEDULER_CRON', message: 'must be a cron expression such as "* * * * *"' });
   if (late.length > 0) throw new ConfigError(late);
   const baseUrl = e.BASE_URL ?? `http://localhost:${e.PORT}`;
+  const fromAddress = e.MAIL_FROM?.address ?? 'alerts@localhost';
   return {
     env: e.NODE_ENV,
     isProduction: e.NODE_ENV === 'production',
@@ -143,7 +150,9 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     secretKey: e.SECRET_KEY ?? DEV_SECRET_KEY,
     mail: {
       smtpUrls: e.SMTP_URL ? e.SMTP_URL.split(',').map((s) => s.trim()) : [],
-      from: e.MAIL_FROM ?? 'alerts@localhost',
+      // The display name defaults to the publisher's: mail clients show it in the inbox.
+      from: { name: e.MAIL_FROM?.name || e.PUBLISHER_NAME, address: fromAddress },
+      domain: fromAddress.slice(fromAddress.lastIndexOf('@') + 1),
       publisherName: e.PUBLISHER_NAME,
       postalAddress: e.POSTAL_ADDRESS ?? '(postal address not configured: set POSTAL_ADDRESS)',
       templateCacheDir: e.TEMPLATE_CACHE_DIR,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import addressparser from 'nodemailer/lib/addressparser';
 
 // One schema for the whole environment. Every variable is read here and nowhere else;
 // the rest of the code receives the parsed, typed `Config`.
@@ -55,6 +56,23 @@ const timeZone = z.string().refine(
   { error: 'must be an IANA time zone such as Europe/London' },
 );
 
+const emailAddress = z.email();
+
+/**
+ * An RFC 5322 mailbox, as operators write a sender: `Example News <alerts@news.example>`,
+ * `"News, Inc." <alerts@news.example>` or a bare address. The name is empty when none is given
+ * (the publisher's name stands in); the address part is what envelopes and VERP use.
+ */
+const mailbox = z.string().transform((value, ctx) => {
+  const parsed = addressparser(value.trim(), { flatten: true });
+  const one = parsed.length === 1 ? parsed[0] : undefined;
+  if (!one || !emailAddress.safeParse(one.address).success || /[\r\n]/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an email address, optionally with a name: "Example News <alerts@news.example>"' });
+    return z.NEVER;
+  }
+  return { name: one.name.trim(), address: one.address };
+});
+
 export const ROLE_NAMES = ['web', 'worker'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
 
@@ -78,7 +96,7 @@ export const envSchema = z.object({
       error: 'must be one or more smtp:// or smtps:// URLs separated by commas',
     })
     .optional(),
-  MAIL_FROM: z.email({ error: 'must be an email address' }).optional(),
+  MAIL_FROM: mailbox.optional(),
   PUBLISHER_NAME: z.string().min(1).max(200).default('Topic Alerts'),
   POSTAL_ADDRESS: z.string().min(1).max(500).optional(),
   ALLOWED_ORIGINS: list(''),

@@ -9,10 +9,12 @@ import type { DigestPayload } from './digests.js';
 import type { DigestArticleRow, MailRecipient } from '../repositories/digests.js';
 import type { Topic } from '../repositories/topics.js';
 import type { DigestSection } from '../mail/index.js';
+import type { MailAddress } from '../mail/message.js';
 
 export interface ComposerOptions {
   baseUrl: string;
-  from: string;
+  /** The sender (MAIL_FROM); its address is also the envelope sender unless VERP is on. */
+  from: MailAddress;
   publisherName: string;
   postalAddress: string;
   bounceDomain?: string;
@@ -98,7 +100,7 @@ export class MailComposer {
 
   private envelope(delivery: Delivery, to: string) {
     return {
-      from: { name: this.opts.publisherName, address: this.opts.from },
+      from: this.opts.from,
       to,
       messageId: delivery.messageId,
       deliveryId: String(delivery.id),

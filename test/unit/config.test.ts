@@ -81,6 +81,18 @@ describe('configuration', () => {
     expect(config.roles).toEqual(['worker']);
   });
 
+  it('takes MAIL_FROM as an RFC 5322 mailbox: a display name, a quoted one, or a bare address', () => {
+    expect(loadConfig({ MAIL_FROM: 'Example News <alerts@news.example>' }).mail).toMatchObject({ from: { name: 'Example News', address: 'alerts@news.example' }, domain: 'news.example' });
+    expect(loadConfig({ MAIL_FROM: '"News, Inc." <alerts@news.example>' }).mail.from).toEqual({ name: 'News, Inc.', address: 'alerts@news.example' });
+    // No name given: the publisher's name is the display name.
+    expect(loadConfig({ MAIL_FROM: 'alerts@news.example', PUBLISHER_NAME: 'Daily Bugle' }).mail.from).toEqual({ name: 'Daily Bugle', address: 'alerts@news.example' });
+    expect(loadConfig({ MAIL_FROM: '<alerts@news.example>' }).mail.from.address).toBe('alerts@news.example');
+    expect(loadConfig({}).mail.from).toEqual({ name: 'Topic Alerts', address: 'alerts@localhost' });
+    for (const bad of ['nobody', 'Example News <nobody>', 'a@news.example, b@news.example', 'Example News']) {
+      expect(problemsOf({ MAIL_FROM: bad }).map((p) => p.key), bad).toEqual(['MAIL_FROM']);
+    }
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: ' ' }).http.port).toBe(3000);
   });

@@ -34,7 +34,7 @@ export function digestsRouter(ctx: AppContext): Router {
 
   router.post('/digests/test', admin, async (req, res) => {
     const { email } = z.strictObject({ email: emailSchema }).parse(req.body ?? {});
-    const mailDomain = ctx.config.mail.from.split('@')[1] ?? 'localhost';
+    const mailDomain = ctx.config.mail.domain;
     const d = await ctx.repos.deliveries.enqueue({
       kind: 'test',
       subscriberId: null,
