@@ -326,7 +326,13 @@ export class SubscribersRepository {
    * Ends pending subscriptions requested before `cutoff` and deletes subscribers who never
    * confirmed anything and have nothing left: unconfirmed signups keep no personal data.
    */
-  async purgeUnconfirmed(cutoff: Date): Promise<{ expired: number; subscribersDeleted: number }> {
+  /**
+   * Expires pending subscriptions requested before `cutoff` and deletes the subscribers left with
+   * nothing (no live or once-confirmed subscription). A subscriber who declined is kept until
+   * their quiet period ends: the row carries `declined_until` and the decline's consent event,
+   * and deleting it would let a new signup mail that address again at once.
+   */
+  async purgeUnconfirmed(cutoff: Date, now: Date): Promise<{ expired: number; subscribersDeleted: number }> {
     const expired = await this.db
       .updateTable('subscriptions')
       .set({ status: 'expired', updated_at: sql<Date>`now()` })
@@ -337,6 +343,7 @@ export class SubscribersRepository {
       .selectFrom('subscribers as sub')
       .select('sub.id')
       .where('sub.created_at', '<', cutoff)
+      .where((eb) => eb.or([eb('sub.declined_until', 'is', null), eb('sub.declined_until', '<=', now)]))
       .where((eb) =>
         eb.not(
           eb.exists(

@@ -184,7 +184,10 @@ export class MailComposer {
       unsubscribeUrl: this.links.unsubscribeUrl(subscriber.id, null, now),
       preheader: sections[0]!.articles[0]?.title,
     });
-    return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, topicIds, now) };
+    // List-Unsubscribe names the list (List-Id: every alert of this publisher), so the mail
+    // client's one-click ends all of them (RFC 2369/8058: Gmail and Yahoo count mail after it
+    // as spam). The per-topic links in the body stay per-topic.
+    return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, null, now) };
   }
 
   private async composeDigest(delivery: Delivery, subscriber: Recipient, to: string, batch?: ComposeBatch): Promise<Composition> {

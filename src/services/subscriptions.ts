@@ -234,32 +234,38 @@ export class SubscriptionService {
     });
   }
 
-  /** What an unsubscribe link points at, for its page. */
-  async unsubscribeTarget(token: string): Promise<{ subscriber: Subscriber; topics: Topic[] | null } | 'expired' | undefined> {
+  /**
+   * What an unsubscribe link points at, for its page: the topics it names (null: the whole list)
+   * and, so the page can say plainly what the button ends, the topics still received.
+   */
+  async unsubscribeTarget(token: string): Promise<{ subscriber: Subscriber; topics: Topic[] | null; receiving: string[] } | 'expired' | undefined> {
     const link = this.links.parseUnsubscribe(token, this.clock.now());
     if (link === undefined || link === 'expired') return link;
     const subscriber = await this.repos.subscribers.findById(link.subscriberId);
     if (!subscriber) return undefined;
-    return { subscriber, topics: link.topicIds === null ? null : await this.repos.topics.findByIds(link.topicIds) };
+    const receiving = (await this.repos.subscribers.subscriptions(subscriber.id)).filter((s) => s.status === 'active' || s.status === 'pending').map((s) => s.topicName);
+    return { subscriber, topics: link.topicIds === null ? null : await this.repos.topics.findByIds(link.topicIds), receiving };
   }
 
   /**
    * Unsubscribes what the link names (some topics, or all), or everything when `all`.
    * Idempotent: a second call finds nothing active and records nothing.
    */
-  async unsubscribe(token: string, opts: { all: boolean; channel: ConsentForm }, meta: RequestMeta): Promise<{ ok: boolean; expired?: boolean; changed: string[] }> {
+  async unsubscribe(token: string, opts: { all: boolean; channel: ConsentForm }, meta: RequestMeta): Promise<{ ok: boolean; expired?: boolean; all: boolean; changed: string[] }> {
     const now = this.clock.now();
     const link = this.links.parseUnsubscribe(token, now);
-    if (link === 'expired') return { ok: false, expired: true, changed: [] };
-    if (!link) return { ok: false, changed: [] };
+    if (link === 'expired') return { ok: false, expired: true, all: false, changed: [] };
+    if (!link) return { ok: false, all: false, changed: [] };
+    const topicIds = opts.all ? null : link.topicIds;
+    const all = topicIds === null;
     return this.repos.transaction(async (r) => {
       const subscriber = await r.subscribers.findById(link.subscriberId);
-      if (!subscriber) return { ok: true, changed: [] }; // erased: nothing left to unsubscribe
-      const changed = await r.subscribers.unsubscribe(subscriber.id, opts.all ? null : link.topicIds, now);
-      if (changed.length === 0) return { ok: true, changed: [] };
+      if (!subscriber) return { ok: true, all, changed: [] }; // erased: nothing left to unsubscribe
+      const changed = await r.subscribers.unsubscribe(subscriber.id, topicIds, now);
+      if (changed.length === 0) return { ok: true, all, changed: [] };
       const slugs = (await r.topics.findByIds(changed)).map((t) => t.slug);
       await this.recordWithdrawal(r, subscriber.id, slugs, opts.channel, meta, now);
-      return { ok: true, changed: slugs };
+      return { ok: true, all, changed: slugs };
     });
   }
 
@@ -412,8 +418,9 @@ export class SubscriptionService {
 
   /** Removes signups never confirmed within PENDING_TTL. */
   async purgeUnconfirmed(): Promise<{ expired: number; subscribersDeleted: number }> {
-    const cutoff = new Date(this.clock.now().getTime() - this.opts.pendingTtlMs);
-    const result = await this.repos.subscribers.purgeUnconfirmed(cutoff);
+    const now = this.clock.now();
+    const cutoff = new Date(now.getTime() - this.opts.pendingTtlMs);
+    const result = await this.repos.subscribers.purgeUnconfirmed(cutoff, now);
     if (result.expired + result.subscribersDeleted > 0) this.logger.info(result, 'unconfirmed signups purged');
     return result;
   }

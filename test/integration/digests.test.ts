@@ -17,7 +17,7 @@ beforeAll(async () => {
   app = await startTestApp({
     SMTP_URL: smtp.url,
     SIGNUP_RATE_LIMIT: '1000',
-    MAIL_FROM: 'alerts@news.example',
+    MAIL_FROM: 'Daily Bugle Alerts <alerts@news.example>',
     POSTAL_ADDRESS: '1 Fleet Street, London',
     BOUNCE_DOMAIN: 'bounces.news.example',
     UNSUBSCRIBE_MAILTO: 'unsubscribe@news.example',
@@ -86,6 +86,9 @@ describe('digests', () => {
     const delivery = (await app.ctx.repos.deliveries.listForSubscriber(a.id)).find((d) => d.kind === 'digest')!;
     expect(mail.messageId).toBe(delivery.messageId);
     expect(smtp.received.at(-1)!.mailFrom).toBe(`bounces+${delivery.id}@bounces.news.example`);
+    // MAIL_FROM with a display name: shown as written; Message-ID and List-Id from its address.
+    expect(mail.from?.value).toEqual([{ name: 'Daily Bugle Alerts', address: 'alerts@news.example' }]);
+    expect(delivery.messageId).toMatch(/@news\.example>$/);
 
     // Links work when followed.
     for (const url of flows.links(mail).filter((u) => u.startsWith(app.url))) {
@@ -177,6 +180,46 @@ describe('digests', () => {
     expect(shown).toEqual([3, 4, 5]);
     expect(mail!.text).toMatch(/2 more/);
     expect(flows.links(mail!).some((u) => u.endsWith('/topics/energy'))).toBe(true);
+  });
+
+  it("one-click from the mail client ends every alert of the list; a section's own link ends only its topic", async () => {
+    const email = 'two-topics@example.com';
+    await flows.activeSubscriber(email, ['japan', 'nato'], 'daily');
+    app.clock.set(new Date('2026-11-28T07:00:00Z'));
+    await publish('Japan opens a port');
+    await publish('NATO meets in Brussels');
+    app.clock.set(new Date('2026-11-28T08:00:30Z'));
+    await runScheduler();
+    const [mail, ...more] = await digestsTo(email);
+    expect(more).toHaveLength(0);
+    expect(mail!.text).toContain('Japan opens a port');
+    expect(mail!.text).toContain('NATO meets in Brussels');
+
+    // The header's link names the whole list, and its page says so, naming both topics.
+    const header = headerValues(rawHeaderFields(mail!.raw), 'List-Unsubscribe')[0]!.match(/<(http[^>]+)>/)![1]!;
+    const headerPage = await (await fetch(header)).text();
+    expect(headerPage).toContain('every email alert');
+    expect(headerPage).toMatch(/Japan, NATO|NATO, Japan/);
+    // A section's link names its topic only.
+    const sectionLinks = flows.links(mail!).filter((u) => u.includes('/unsubscribe/') && u !== header);
+    const sectionPages = await Promise.all(sectionLinks.map(async (u) => (await fetch(u)).text()));
+    expect(sectionPages.some((p) => /This stops alerts about <strong>Japan<\/strong>\. Other topics/.test(p))).toBe(true);
+
+    const oneClick = await fetch(header, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(oneClick.status).toBe(200);
+    const sub = (await app.ctx.repos.subscribers.findByEmail(email))!;
+    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => [s.topicSlug, s.status])).toEqual([
+      ['japan', 'unsubscribed'],
+      ['nato', 'unsubscribed'],
+    ]);
+
+    // Nothing more for either topic.
+    app.clock.set(new Date('2026-11-28T12:00:00Z'));
+    await publish('Japan closes the port');
+    await publish('NATO leaves Brussels');
+    app.clock.set(new Date('2026-11-29T08:00:30Z'));
+    await runScheduler();
+    expect(await digestsTo(email)).toHaveLength(0);
   });
 
   it('previews a digest for the admin and sends a test digest, and lists deliveries by status', async () => {

@@ -1,3 +1,4 @@
+import { load } from 'cheerio';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -55,6 +56,9 @@ describe('signup, confirmation mail and double opt-in', () => {
     // The local part is kept as typed; nodemailer lower-cases the domain.
     expect(mail!.to && 'text' in mail!.to ? mail!.to.text : '').toBe('Reader.One@example.com');
     expect(mail!.subject).toBe('Confirm your alerts: Japan, NATO');
+    // A bare MAIL_FROM: the publisher's name is the display name, the address the envelope sender.
+    expect(mail!.from?.value).toEqual([{ name: 'Topic Alerts', address: 'alerts@news.example' }]);
+    expect(smtp.received.at(-1)!.mailFrom).toBe('alerts@news.example');
     expect(mail!.html).toContain('<html lang="en"');
     expect(mail!.text).toContain('1 Fleet Street, London');
     expect(mail!.text).toMatch(/expire/i);
@@ -126,18 +130,50 @@ describe('signup, confirmation mail and double opt-in', () => {
 });
 
 describe('decline', () => {
-  it('removes the pending subscriptions, records the decline, and mails that address no confirmation for 30 days', async () => {
+  it('opens a page from the mail that changes nothing; its button declines, and that address gets no confirmation for 30 days', async () => {
     await signup({ email: 'not-me@example.com', topics: ['nato'] });
     const [mail] = await sendQueued();
-    const declined = await fetch(linkTo(mail!, '/decline/')!, { method: 'POST' });
-    expect(declined.status).toBe(200);
+    const declineUrl = linkTo(mail!, '/decline/')!;
+    // The link in the mail opens a page (scanners open it too: GET changes nothing).
+    const page = await fetch(declineUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    const $ = load(await page.text());
+    expect($('h1').text()).toBe("Didn't ask for these alerts?");
+    expect($('main').text()).toContain('NATO');
+    expect($('main').text()).toContain('30 days');
     const sub = (await subscriber('not-me@example.com'))!;
+    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => s.status)).toEqual(['pending']);
+
+    // The reader presses the page's one button.
+    const form = $('form[method="post"]').filter((_, f) => $(f).find('button').text().includes("this wasn't me"));
+    expect(form).toHaveLength(1);
+    const declined = await fetch(new URL(form.attr('action')!, declineUrl), { method: 'POST' });
+    expect(declined.status).toBe(200);
+    expect(await declined.text()).toContain('Thanks for letting us know');
     expect(await app.ctx.repos.subscribers.subscriptions(sub.id)).toEqual([]);
     expect((await app.ctx.repos.subscribers.consentHistory(sub.id)).map((e) => e.action)).toEqual(['requested', 'declined']);
+    expect((await fetch(declineUrl)).status).toBe(200); // answered: says so, still a page
 
     const again = await signup({ email: 'not-me@example.com', topics: ['nato'] });
     expect(again.status).toBe(202);
     expect(await sendQueued()).toHaveLength(0);
+
+    // The nightly purge of unconfirmed signups keeps the decline until its quiet period ends.
+    app.clock.advance(8 * 86_400_000);
+    try {
+      await app.ctx.services.subscriptions.purgeUnconfirmed();
+      expect(await subscriber('not-me@example.com')).toBeDefined();
+      expect((await signup({ email: 'not-me@example.com', topics: ['nato'] })).status).toBe(202);
+      expect(await sendQueued()).toHaveLength(0);
+      // After 30 days the address may be asked again.
+      app.clock.advance(23 * 86_400_000);
+      expect((await signup({ email: 'not-me@example.com', topics: ['nato'] })).status).toBe(202);
+      expect((await sendQueued()).map((m) => m.subject)).toEqual(['Confirm your alerts: NATO']);
+    } finally {
+      app.clock.advance(-31 * 86_400_000);
+    }
   });
 });
 
@@ -150,7 +186,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
 
     const page = await fetch(japanOnly);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('alerts about Japan');
+    expect(await page.text()).toContain('This stops alerts about <strong>Japan</strong>. Other topics you follow are not affected.');
 
     const first = await fetch(japanOnly, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     expect(first.status).toBe(200);

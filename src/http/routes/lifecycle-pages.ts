@@ -17,6 +17,7 @@ const FREQUENCIES = [
   ['daily', 'Daily digest'],
   ['weekly', 'Weekly digest'],
 ] as const;
+const FREQUENCY_LABELS = Object.fromEntries(FREQUENCIES) as Record<(typeof FREQUENCIES)[number][0], string>;
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? v.split(',') : []);
@@ -27,6 +28,7 @@ export function lifecyclePagesRouter(ctx: AppContext): Router {
   const { subscriptions, prompts, terms } = ctx.services;
   const publisherName = ctx.config.mail.publisherName;
   const consentMode = ctx.config.consentMode;
+  const declineQuietDays = ctx.config.lifecycle.declineQuietDays;
   const send = (res: Response, status: number, title: string, body: SafeHtml) =>
     res.status(status).type('html').send(page({ title, publisherName, body }));
 
@@ -141,6 +143,25 @@ export function lifecyclePagesRouter(ctx: AppContext): Router {
       ${prefs ? html`<p><a href="${prefs}">Manage your alerts</a></p>` : ''}`);
   });
 
+  // The confirmation mail's "No thanks, this wasn't me" opens this page; only its button declines.
+  router.get('/decline/:token', async (req, res) => {
+    const token = String(req.params.token);
+    const state = await subscriptions.confirmState(token);
+    if (state.state === 'invalid') return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1><p>Please use the link from your most recent email.</p>`);
+    if (state.state === 'expired') return send(res, 410, 'Link expired', html`<h1>This link has expired</h1><p>The request was never confirmed, so nothing was signed up: you need to do nothing.</p>`);
+    if (state.state === 'used') {
+      return send(res, 200, 'Already answered', state.outcome === 'declined'
+        ? html`<h1>You already declined this request</h1><p>No alerts will be sent, and we will not ask this address again for a while.</p>`
+        : html`<h1>This subscription was confirmed</h1><p>You are subscribed to ${topicNames(state.topics)}. Use the unsubscribe link in any alert to stop them.</p>`);
+    }
+    send(res, 200, "No thanks, this wasn't me", html`
+      <h1>Didn't ask for these alerts?</h1>
+      <p>Someone asked for email alerts about <strong>${topicNames(state.topics)}</strong> (${FREQUENCY_LABELS[state.frequency].toLowerCase()}) to be sent to this address.</p>
+      <p>If it wasn't you, tell us: we remove the request${declineQuietDays > 0 ? html`, and we will not send a confirmation email to this address again for ${declineQuietDays} days` : ''}.</p>
+      <form method="post" action="/decline/${token}"><p><button type="submit">No thanks, this wasn't me</button></p></form>
+      <p class="muted">Did you ask for them after all? <a href="/confirm/${token}">Confirm instead</a>.</p>`);
+  });
+
   router.post('/decline/:token', async (req, res) => {
     const result = await subscriptions.decline(String(req.params.token), requestMeta(req));
     if (result.state === 'invalid') return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1>`);
@@ -155,12 +176,19 @@ export function lifecyclePagesRouter(ctx: AppContext): Router {
     const target = await subscriptions.unsubscribeTarget(String(req.params.token));
     if (target === 'expired') return send(res, 410, 'Link expired', html`<h1>This unsubscribe link has expired</h1><p><a href="/manage">Get a new link to manage your alerts</a>.</p>`);
     if (!target) return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1><p><a href="/manage">Get a link to manage your alerts</a>.</p>`);
-    const what = target.topics === null ? 'all email alerts' : `alerts about ${topicNames(target.topics)}`;
+    // Say plainly what the button ends: the whole list (the mail client's link and the footer's)
+    // or the named topics (a digest section's link).
+    const question =
+      target.topics === null
+        ? target.receiving.length > 0
+          ? html`<p>This stops <strong>every email alert</strong> we send to this address: <strong>${target.receiving.join(', ')}</strong>.</p>`
+          : html`<p>This address receives no alerts from us now; the button makes sure none are sent.</p>`
+        : html`<p>This stops alerts about <strong>${topicNames(target.topics)}</strong>. Other topics you follow are not affected.</p>`;
     send(res, 200, 'Unsubscribe', html`
-      <h1>Unsubscribe</h1>
-      <p>Stop receiving <strong>${what}</strong>?</p>
+      <h1>${target.topics === null ? 'Unsubscribe from all alerts' : 'Unsubscribe'}</h1>
+      ${question}
       <form method="post" action="/unsubscribe/${String(req.params.token)}">
-        <button type="submit">Unsubscribe</button>
+        <button type="submit">${target.topics === null ? 'Unsubscribe from all alerts' : 'Unsubscribe'}</button>
         ${target.topics !== null ? html`<p><label><input type="checkbox" name="scope" value="all"> Unsubscribe from all topics</label></p>` : ''}
       </form>
       <p><a href="${ctx.links.preferencesUrl(target.subscriber.id, ctx.clock.now())}">Change your preferences instead</a></p>`);
@@ -174,7 +202,7 @@ export function lifecyclePagesRouter(ctx: AppContext): Router {
     const result = await subscriptions.unsubscribe(String(req.params.token), { all: body.scope === 'all', channel: oneClick ? 'one-click' : 'email' }, requestMeta(req));
     if (result.expired) return send(res, 410, 'Link expired', html`<h1>This unsubscribe link has expired</h1><p><a href="/manage">Get a new link to manage your alerts</a>.</p>`);
     if (!result.ok) return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1>`);
-    send(res, 200, 'Unsubscribed', html`<h1>You are unsubscribed</h1><p>You will not receive these alerts any more.</p>`);
+    send(res, 200, 'Unsubscribed', html`<h1>You are unsubscribed</h1><p>${result.all ? 'You will not receive any of our alerts any more.' : 'You will not receive these alerts any more.'}</p>`);
   });
 
   // ---------------------------------------------------------------- preference centre
