@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium, surveyTables } from '../helpers/browser.js';
 import { apiClient } from '../helpers/api.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -73,6 +73,7 @@ describe.skipIf(!HAS_CHROMIUM)('admin console in Chromium', () => {
 
   const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
   const status = () => page.locator('main [role="status"]').first();
+  const sentSoFar = () => page.locator('dt', { hasText: /^Sent so far$/ }).locator('xpath=following-sibling::dd[1]').textContent();
 
   async function axe(label: string): Promise<void> {
     // Evaluated through the DevTools protocol, so the page's CSP (no inline scripts) allows it.
@@ -191,6 +192,23 @@ describe.skipIf(!HAS_CHROMIUM)('admin console in Chromium', () => {
     expect(await app.ctx.repos.suppressions.isSuppressed(app.ctx.links.signer.emailHash('reader@example.org'))).toBe(true);
   });
 
+  it('says a run that queued nothing queued nothing, instead of "0 of 0 (100%)"', async () => {
+    const db = app.ctx.database.db;
+    const run = await db.insertInto('digest_runs').values({ trigger: 'test', status: 'running', started_at: app.clock.now() }).returning('id').executeTakeFirstOrThrow();
+    await page.goto(`${app.url}/admin`);
+    expect(await sentSoFar()).toBe('nothing queued yet');
+    // Most scheduler ticks end like this: nobody was due.
+    await db.updateTable('digest_runs').set({ status: 'finished', finished_at: app.clock.now() }).where('id', '=', run.id).execute();
+    await page.goto(`${app.url}/admin`);
+    expect(await sentSoFar()).toBe('nothing to send');
+    // With no run that queued mail, the deliveries page shows this one: a sentence, no bar at 100%.
+    await page.goto(`${app.url}/admin/deliveries`);
+    const panel = page.getByRole('region', { name: `Digest run #${run.id} finished` });
+    expect(await panel.textContent()).toContain('Nothing to send: this run scanned 0 subscribers and queued no digests.');
+    expect(await panel.textContent()).not.toContain('%');
+    expect(await panel.locator('progress, [data-progress-url]').count()).toBe(0);
+  });
+
   it('shows a digest run’s progress live until 100%', async () => {
     const db = app.ctx.database.db;
     const run = await db.insertInto('digest_runs').values({ trigger: 'test', status: 'running', started_at: app.clock.now() }).returning('id').executeTakeFirstOrThrow();
@@ -213,6 +231,43 @@ describe.skipIf(!HAS_CHROMIUM)('admin console in Chromium', () => {
     expect(await page.locator('[data-field="sent"]').textContent()).toBe('12');
     expect(await page.locator('[data-field="timeLeft"]').textContent()).toBe('done');
     await page.screenshot({ path: `${ARTIFACTS}admin-deliveries.png`, fullPage: true });
+    await page.goto(`${app.url}/admin`);
+    expect(await sentSoFar()).toBe('12 of 12 (100%)');
+  });
+
+  it('fits every console table in its box at 1,280 px with long queries, URLs and addresses; narrower, only scroll regions scroll', async () => {
+    const api = await apiClient(app, ['admin']);
+    for (const [slug, name, query] of [
+      ['world-bank-imf-meetings', 'World Bank and IMF annual meetings', 'tag:worldbankgroupandinternationalmonetaryfundannualmeetingsmarrakechandspringmeetingswashingtondc OR "world bank"'],
+      ['middle-east-diplomacy', 'Middle East diplomacy and the Gulf states', '(israel OR gaza OR "west bank" OR lebanon OR iran OR "saudi arabia" OR qatar OR "united arab emirates") (ceasefire OR talks OR diplomacy OR summit) -football -"world cup"'],
+      ['climate-cop-negotiations-and-energy-transition-policy', 'Climate: COP negotiations', 'cop30 OR "climate summit" OR "paris agreement" OR emissions OR decarbonisation'],
+    ]) {
+      expect((await api.post('/api/v1/topics', { slug, name, query })).status).toBe(201);
+    }
+    const feedUrl = 'https://feeds.publisher-network.example/rss/sections/world/asia-pacific/japan/latest-news.xml?format=rss2&utm_source=topicalerts';
+    const feed = await api.post('/api/v1/feeds', { url: feedUrl, name: 'Asia-Pacific: Japan, latest news' });
+    expect(feed.status).toBe(201);
+    const db = app.ctx.database.db;
+    await db.updateTable('feeds').set({ last_error: `fetch failed: getaddrinfo ENOTFOUND ${feedUrl}`, last_error_at: app.clock.now(), consecutive_failures: 3 }).where('id', '=', feed.body.feed.id).execute();
+    const email = 'alexandra.konstantinopoulou-vandermeersch@newsroom-subscriptions.publisher-network.example';
+    const { subscriber } = await app.ctx.repos.subscribers.upsertByEmail(email, email, { timeZone: 'UTC' });
+    const d = (await app.ctx.repos.deliveries.enqueue({ kind: 'manage-link', subscriberId: subscriber.id, toAddress: email, idempotencyKey: 'browser-long-address', payload: {}, messageId: '<browser-long-address@example.com>', now: app.clock.now() }))!;
+    await db.updateTable('deliveries').set({ status: 'failed', attempts: 5, last_error: `550-5.1.1 <${email}>: Recipient address rejected: https://support.publisher-network.example/mail/delivery-errors/550-5.1.1` }).where('id', '=', d.id).execute();
+
+    const pages = ['/admin', '/admin/topics', '/admin/articles', '/admin/feeds', '/admin/subscribers?q=example', `/admin/subscribers/${subscriber.id}`, '/admin/deliveries', '/admin/deliveries?status=failed', '/admin/suppressions', '/admin/tokens', '/admin/audit', '/admin/terms'];
+    try {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      expect((await surveyTables(page, app.url, pages)).filter((p) => p.pageOverhang > 0 || p.tables.length > 0)).toEqual([]);
+      await page.goto(`${app.url}/admin/topics`);
+      await page.screenshot({ path: `${ARTIFACTS}admin-topics-1280.png`, fullPage: true });
+      // Too narrow for the dashboard's dozen figure columns: those may scroll, inside their region.
+      await page.setViewportSize({ width: 800, height: 900 });
+      const narrow = await surveyTables(page, app.url, pages);
+      expect(narrow.filter((p) => p.pageOverhang > 0 || p.tables.some((t) => !t.scrollable))).toEqual([]);
+      expect(narrow.find((p) => p.path === '/admin/topics')!.tables).toEqual([]);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it('has no serious or critical axe violations on any console page, light and dark', async () => {

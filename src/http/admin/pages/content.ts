@@ -64,7 +64,7 @@ ${feeds.length === 0
   : html`<div class="table-wrap" role="region" aria-label="Feeds" tabindex="0"><table>
 <thead><tr><th scope="col">Feed</th><th scope="col">Last success</th><th scope="col">Last error</th><th scope="col" class="num">Items seen</th><th scope="col">Next poll</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${feeds.map(
-      (f) => html`<tr><th scope="row">${f.name || f.url}<br><a class="small" href="${f.url}" rel="noopener">${f.url}</a>${f.defaultSection || f.defaultTags.length ? html`<br><span class="muted small">${[f.defaultSection, ...f.defaultTags].filter(Boolean).join(', ')}</span>` : ''}</th>
+      (f) => html`<tr><th scope="row">${f.name || f.url}<br><a class="small address" href="${f.url}" rel="noopener">${f.url}</a>${f.defaultSection || f.defaultTags.length ? html`<br><span class="muted small">${[f.defaultSection, ...f.defaultTags].filter(Boolean).join(', ')}</span>` : ''}</th>
 <td>${isoTime(f.lastSuccessAt)}</td>
 <td>${f.lastError ? html`<span class="badge bad">failing ${f.consecutiveFailures}×</span> <span class="error-text">${f.lastError}</span> ${isoTime(f.lastErrorAt)}` : html`<span class="muted">none</span>`}</td>
 <td class="num">${f.itemsSeen}</td><td>${isoTime(f.nextPollAt)}</td>

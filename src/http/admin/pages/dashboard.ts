@@ -2,8 +2,8 @@ import type { Router } from 'express';
 import { html } from '../../html.js';
 import type { Kit } from '../kit.js';
 import { barChart } from '../charts.js';
-import { fmtDuration, fmtNum, fmtPct, isoTime } from '../layout.js';
-import { progressPanel } from './deliveries.js';
+import { fmtNum, fmtPct, isoTime } from '../layout.js';
+import { progressPanel, sentSoFar } from './deliveries.js';
 import type { DailyFigure } from '../../../repositories/stats.js';
 
 const SERIES: { key: DailyFigure; title: string; tone: string }[] = [
@@ -42,7 +42,7 @@ export function dashboardRoutes(router: Router, kit: Kit): void {
 <details class="data-table">
 <summary>The same figures as a table</summary>
 <div class="table-wrap" role="region" aria-label="Daily figures" tabindex="0">
-<table>
+<table class="figures">
 <caption>Per day, last 30 days</caption>
 <thead><tr><th scope="col">Day</th>${SERIES.map((s) => html`<th scope="col" class="num">${s.title}</th>`)}</tr></thead>
 <tbody>${[...d.days].reverse().map((day) => html`<tr><th scope="row">${day.day}</th>${SERIES.map((s) => html`<td class="num">${fmtNum(day[s.key])}</td>`)}</tr>`)}</tbody>
@@ -53,7 +53,7 @@ export function dashboardRoutes(router: Router, kit: Kit): void {
 <section aria-labelledby="h-topics">
 <h2 id="h-topics">Topics</h2>
 <div class="table-wrap" role="region" aria-labelledby="h-topics" tabindex="0">
-<table>
+<table class="figures">
 <caption>Conversion (signups ÷ prompts shown) and confirmation rate (confirmations ÷ signups) over 30 days; subscribers now</caption>
 <thead><tr><th scope="col">Topic</th><th scope="col" class="num">Shown</th><th scope="col" class="num">No Thanks</th><th scope="col" class="num">Signups</th><th scope="col" class="num">Conversion</th><th scope="col" class="num">Confirmed</th><th scope="col" class="num">Confirmation rate</th><th scope="col" class="num">Declines</th><th scope="col" class="num">Unsubscribes</th><th scope="col" class="num">Active</th><th scope="col" class="num">Pending</th><th scope="col" class="num">Unsubscribed</th></tr></thead>
 <tbody>${d.topics.map(
@@ -70,7 +70,7 @@ ${d.topics.length === 0 ? html`<p>No topics yet. <a href="/admin/topics/new">Cre
 <div>
 <h2 id="h-sending">Sending</h2>
 <dl class="facts">
-<dt>Queued</dt><dd>${fmtNum(d.queue.queued)} (${fmtNum(d.queue.due)} due now)</dd>
+<dt>Queued</dt><dd>${d.queue.queued === 0 ? 'none' : html`${fmtNum(d.queue.queued)} (${d.queue.due === 0 ? 'none' : fmtNum(d.queue.due)} due now)`}</dd>
 <dt>Being sent</dt><dd>${fmtNum(d.queue.sending)}</dd>
 <dt>Oldest due</dt><dd>${d.queue.oldestDueAt ? html`${isoTime(d.queue.oldestDueAt)}` : 'nothing waiting'}</dd>
 </dl>
@@ -84,7 +84,7 @@ ${run
 <dt>Finished</dt><dd>${run.finishedAt ? isoTime(run.finishedAt) : 'still running'}</dd>
 <dt>Subscribers scanned</dt><dd>${fmtNum(run.subscribersScanned)}</dd>
 <dt>Digests queued</dt><dd>${fmtNum(run.deliveriesQueued)}</dd>
-<dt>Sent so far</dt><dd>${fmtNum(d.lastRun.counts.sent)} of ${fmtNum(d.lastRun.total)} (${d.lastRun.percent}%)${d.lastRun.secondsLeft ? html`, about ${fmtDuration(d.lastRun.secondsLeft)} left` : ''}</dd>
+<dt>Sent so far</dt><dd>${sentSoFar(d.lastRun)}</dd>
 ${run.error ? html`<dt>Error</dt><dd class="error">${run.error}</dd>` : ''}
 </dl>
 <p><a href="/admin/deliveries">Progress and deliveries</a></p>`

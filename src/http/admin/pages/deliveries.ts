@@ -40,11 +40,40 @@ export function progressJson(p: RunProgress) {
 }
 
 /**
+ * "Sent so far" of a run in words. A run that queued nothing (most scheduler ticks: nobody was due)
+ * is finished at "100%" of zero, which read as if mail had gone out; and failures count towards
+ * the settled percentage, so the sent share is given on its own with what did not go out.
+ */
+export function sentSoFar(p: RunProgress): string {
+  if (p.total === 0) return p.run?.status === 'running' ? 'nothing queued yet' : 'nothing to send';
+  const pct = Math.floor((p.counts.sent / p.total) * 1000) / 10;
+  const notSent = (
+    [
+      [p.counts.failed, 'failed'],
+      [p.counts.bounced, 'bounced'],
+      [p.counts.cancelled, 'cancelled'],
+    ] as const
+  )
+    .filter(([n]) => n > 0)
+    .map(([n, label]) => `${fmtNum(n)} ${label}`);
+  const left = p.secondsLeft ? `, about ${fmtDuration(p.secondsLeft)} left` : '';
+  return `${fmtNum(p.counts.sent)} of ${fmtNum(p.total)} (${pct}%)${notSent.length > 0 ? `; ${notSent.join(', ')}` : ''}${left}`;
+}
+
+/**
  * The live progress of a digest run: a <progress> element and the counts, server-rendered, that
  * admin.js keeps current by polling the JSON endpoint. Without JS, reloading the page updates it.
  */
 export function progressPanel(p: RunProgress, idPrefix = 'run'): SafeHtml {
   const run = p.run!;
+  // Nothing more can happen to a finished run that queued nothing: no bar at "100%" of zero, no polling.
+  if (p.finished && p.total === 0) {
+    return html`<section class="progress-panel" aria-labelledby="${idPrefix}-h">
+<h2 id="${idPrefix}-h">Digest run #${run.id} <span class="badge">${run.status}</span></h2>
+<p>Nothing to send: this run scanned ${fmtNum(run.subscribersScanned)} subscriber${run.subscribersScanned === 1 ? '' : 's'} and queued no digests.</p>
+<p class="muted">Started ${isoTime(run.startedAt)}${run.finishedAt ? html`, finished ${isoTime(run.finishedAt)}` : ''}.</p>
+</section>`;
+  }
   const f = (key: string, value: string | number) => html`<dd data-field="${key}">${value}</dd>`;
   return html`<section class="progress-panel" aria-labelledby="${idPrefix}-h" data-progress-url="/admin/deliveries/progress.json?run=${run.id}">
 <h2 id="${idPrefix}-h">Digest run #${run.id} <span class="badge" data-field="status">${run.status}</span></h2>
@@ -107,7 +136,7 @@ ${page.length === 0
   : html`<div class="table-wrap" role="region" aria-labelledby="h-list" tabindex="0"><table>
 <thead><tr><th scope="col">#</th><th scope="col">Kind</th><th scope="col">To</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Sent / next attempt</th><th scope="col">Last error</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${page.map(
-      (d) => html`<tr><td>${d.id}</td><td>${d.kind}</td><td>${d.subscriberId ? html`<a href="/admin/subscribers/${d.subscriberId}">${d.toAddress ?? `subscriber ${d.subscriberId}`}</a>` : html`<span class="muted">${d.toAddress ?? 'erased'}</span>`}</td>
+      (d) => html`<tr><td>${d.id}</td><td>${d.kind}</td><td class="address">${d.subscriberId ? html`<a href="/admin/subscribers/${d.subscriberId}">${d.toAddress ?? `subscriber ${d.subscriberId}`}</a>` : html`<span class="muted">${d.toAddress ?? 'erased'}</span>`}</td>
 <td><span class="badge status-${d.status}">${d.status}</span></td><td class="num">${d.attempts}</td><td>${isoTime(d.createdAt)}</td>
 <td>${d.sentAt ? isoTime(d.sentAt) : d.status === 'queued' ? isoTime(d.nextAttemptAt) : ''}</td><td>${d.lastError ? html`<span class="error-text">${d.lastError.slice(0, 200)}</span>` : ''}</td>
 <td>${d.status === 'failed' && d.toAddress ? postButton(res, { action: `/admin/deliveries/${d.id}/retry`, label: 'Retry', className: 'secondary small' }) : ''}</td></tr>`,
@@ -119,8 +148,8 @@ ${rows.length > 50 ? html`<p class="pager"><a href="/admin/deliveries${qs({ stat
 <h2 id="h-runs">Recent scheduler runs</h2>
 ${runs.length === 0
   ? html`<p>None yet.</p>`
-  : html`<table><thead><tr><th scope="col">Run</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Finished</th><th scope="col" class="num">Scanned</th><th scope="col" class="num">Queued</th></tr></thead>
-<tbody>${runs.map((r) => html`<tr><td>#${r.id}</td><td>${r.trigger}</td><td>${r.status}${r.error ? html` — <span class="error-text">${r.error}</span>` : ''}</td><td>${isoTime(r.startedAt)}</td><td>${isoTime(r.finishedAt)}</td><td class="num">${fmtNum(r.subscribersScanned)}</td><td class="num">${fmtNum(r.deliveriesQueued)}</td></tr>`)}</tbody></table>`}
+  : html`<div class="table-wrap" role="region" aria-labelledby="h-runs" tabindex="0"><table><thead><tr><th scope="col">Run</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Finished</th><th scope="col" class="num">Scanned</th><th scope="col" class="num">Queued</th></tr></thead>
+<tbody>${runs.map((r) => html`<tr><td>#${r.id}</td><td>${r.trigger}</td><td>${r.status}${r.error ? html` — <span class="error-text">${r.error}</span>` : ''}</td><td>${isoTime(r.startedAt)}</td><td>${isoTime(r.finishedAt)}</td><td class="num">${fmtNum(r.subscribersScanned)}</td><td class="num">${fmtNum(r.deliveriesQueued)}</td></tr>`)}</tbody></table></div>`}
 </section>`,
     });
   });

@@ -97,9 +97,9 @@ ${err('scopes') ? html`<p class="error" id="f-scopes-error">${err('scopes')}</p>
 <h2 id="h-tokens">Tokens</h2>
 ${tokens.length === 0
   ? html`<p>None.</p>`
-  : html`<table><thead><tr><th scope="col">Name</th><th scope="col">Scopes</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th></tr></thead>
+  : html`<div class="table-wrap" role="region" aria-labelledby="h-tokens" tabindex="0"><table><thead><tr><th scope="col">Name</th><th scope="col">Scopes</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th></tr></thead>
 <tbody>${tokens.map((t) => html`<tr><th scope="row">${t.name} <span class="muted">#${t.id}</span></th><td>${t.scopes.join(', ')}</td><td>${isoTime(t.createdAt)}</td><td>${isoTime(t.lastUsedAt)}</td>
-<td>${t.revokedAt ? html`revoked ${isoTime(t.revokedAt)}` : postButton(res, { action: `/admin/tokens/${t.id}/revoke`, label: 'Revoke', className: 'danger small', confirm: `Revoke the token "${t.name}"? Clients using it stop working at once.` })}</td></tr>`)}</tbody></table>`}
+<td>${t.revokedAt ? html`revoked ${isoTime(t.revokedAt)}` : postButton(res, { action: `/admin/tokens/${t.id}/revoke`, label: 'Revoke', className: 'danger small', confirm: `Revoke the token "${t.name}"? Clients using it stop working at once.` })}</td></tr>`)}</tbody></table></div>`}
 </section>`,
     });
   };
@@ -139,7 +139,7 @@ ${tokens.length === 0
 <p class="muted">Every change made through the console or the admin API: who, what, when (newest 200).</p>
 <div class="table-wrap" role="region" aria-label="Audit log" tabindex="0"><table>
 <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Target</th></tr></thead>
-<tbody>${entries.map((e) => html`<tr><td>${isoTime(e.createdAt)}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.target ?? ''}</td></tr>`)}</tbody></table></div>`,
+<tbody>${entries.map((e) => html`<tr><td>${isoTime(e.createdAt)}</td><td class="address">${e.actor}</td><td>${e.action}</td><td class="address">${e.target ?? ''}</td></tr>`)}</tbody></table></div>`,
     });
   });
 }

@@ -42,7 +42,7 @@ ${term.length === 0
       : html`<p role="status">${found.length > 50 ? 'More than 50' : found.length} found${found.length > 50 ? '; showing the newest 50' : ''}.</p>
 <div class="table-wrap" role="region" aria-label="Search results" tabindex="0"><table>
 <thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">Paused</th></tr></thead>
-<tbody>${found.slice(0, 50).map((s) => html`<tr><th scope="row"><a href="/admin/subscribers/${s.id}">${s.email}</a></th><td>${isoTime(s.createdAt)}</td><td>${s.pausedIndefinitely ? 'indefinitely' : s.pausedUntil ? isoTime(s.pausedUntil) : html`<span class="muted">no</span>`}</td></tr>`)}</tbody>
+<tbody>${found.slice(0, 50).map((s) => html`<tr><th scope="row"><a class="address" href="/admin/subscribers/${s.id}">${s.email}</a></th><td>${isoTime(s.createdAt)}</td><td>${s.pausedIndefinitely ? 'indefinitely' : s.pausedUntil ? isoTime(s.pausedUntil) : html`<span class="muted">no</span>`}</td></tr>`)}</tbody>
 </table></div>`}`,
     });
   });
@@ -70,8 +70,8 @@ ${pending > 0 ? postButton(res, { action: `/admin/subscribers/${s.id}/resend`, l
 <h2 id="h-subs">Subscriptions</h2>
 ${subs.length === 0
   ? html`<p>None.</p>`
-  : html`<table><thead><tr><th scope="col">Topic</th><th scope="col">Status</th><th scope="col">Frequency</th><th scope="col">Requested</th><th scope="col">Confirmed</th><th scope="col">Unsubscribed</th></tr></thead>
-<tbody>${subs.map((x) => html`<tr><th scope="row"><a href="/admin/topics/${x.topicSlug}">${x.topicName}</a>${x.topicStatus === 'archived' ? html` <span class="badge">archived</span>` : ''}</th><td><span class="badge sub-${x.status}">${x.status}</span></td><td>${x.frequency}</td><td>${isoTime(x.requestedAt)}</td><td>${isoTime(x.confirmedAt)}</td><td>${isoTime(x.unsubscribedAt)}</td></tr>`)}</tbody></table>`}
+  : html`<div class="table-wrap" role="region" aria-labelledby="h-subs" tabindex="0"><table><thead><tr><th scope="col">Topic</th><th scope="col">Status</th><th scope="col">Frequency</th><th scope="col">Requested</th><th scope="col">Confirmed</th><th scope="col">Unsubscribed</th></tr></thead>
+<tbody>${subs.map((x) => html`<tr><th scope="row"><a href="/admin/topics/${x.topicSlug}">${x.topicName}</a>${x.topicStatus === 'archived' ? html` <span class="badge">archived</span>` : ''}</th><td><span class="badge sub-${x.status}">${x.status}</span></td><td>${x.frequency}</td><td>${isoTime(x.requestedAt)}</td><td>${isoTime(x.confirmedAt)}</td><td>${isoTime(x.unsubscribedAt)}</td></tr>`)}</tbody></table></div>`}
 </section>
 
 <section aria-labelledby="h-consent">
@@ -93,8 +93,8 @@ ${consentEvents.length === 0
 <h2 id="h-deliveries">Deliveries</h2>
 ${deliveries.length === 0
   ? html`<p>None.</p>`
-  : html`<table><thead><tr><th scope="col">#</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Sent</th><th scope="col">Last error</th></tr></thead>
-<tbody>${deliveries.slice(0, 100).map((d) => html`<tr><td>${d.id}</td><td>${d.kind}</td><td><span class="badge status-${d.status}">${d.status}</span></td><td>${isoTime(d.createdAt)}</td><td>${isoTime(d.sentAt)}</td><td>${d.lastError ? html`<span class="error-text">${d.lastError.slice(0, 200)}</span>` : ''}</td></tr>`)}</tbody></table>`}
+  : html`<div class="table-wrap" role="region" aria-labelledby="h-deliveries" tabindex="0"><table><thead><tr><th scope="col">#</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Sent</th><th scope="col">Last error</th></tr></thead>
+<tbody>${deliveries.slice(0, 100).map((d) => html`<tr><td>${d.id}</td><td>${d.kind}</td><td><span class="badge status-${d.status}">${d.status}</span></td><td>${isoTime(d.createdAt)}</td><td>${isoTime(d.sentAt)}</td><td>${d.lastError ? html`<span class="error-text">${d.lastError.slice(0, 200)}</span>` : ''}</td></tr>`)}</tbody></table></div>`}
 </section>`,
     });
   });

@@ -58,8 +58,8 @@ ${textarea({ name: 'bodyMarkdown', label: 'Text (Markdown)', value: body, rows: 
 
 <section aria-labelledby="h-versions">
 <h2 id="h-versions">Versions</h2>
-<table><thead><tr><th scope="col">Version</th><th scope="col">Title</th><th scope="col">Published</th><th scope="col">By</th><th scope="col">SHA-256</th></tr></thead>
-<tbody>${versions.map((t) => html`<tr><th scope="row"><a href="/terms/${t.version}">v${t.version}</a>${t === current ? html` <span class="badge ok">current</span>` : ''}${t.placeholder ? html` <span class="badge">placeholder</span>` : ''}</th><td>${t.title}</td><td>${isoTime(t.publishedAt)}</td><td>${t.publishedBy ?? ''}</td><td><code class="hash">${t.bodySha256.slice(0, 16)}…</code></td></tr>`)}</tbody></table>
+<div class="table-wrap" role="region" aria-labelledby="h-versions" tabindex="0"><table><thead><tr><th scope="col">Version</th><th scope="col">Title</th><th scope="col">Published</th><th scope="col">By</th><th scope="col">SHA-256</th></tr></thead>
+<tbody>${versions.map((t) => html`<tr><th scope="row"><a href="/terms/${t.version}">v${t.version}</a>${t === current ? html` <span class="badge ok">current</span>` : ''}${t.placeholder ? html` <span class="badge">placeholder</span>` : ''}</th><td>${t.title}</td><td>${isoTime(t.publishedAt)}</td><td>${t.publishedBy ?? ''}</td><td><code class="hash">${t.bodySha256.slice(0, 16)}…</code></td></tr>`)}</tbody></table></div>
 </section>`,
     });
   };
