@@ -1,121 +1,49 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, readEnvironment, type Config } from './config/index.js';
-import { openDatabase } from './db/database.js';
-import { migrateDown, migrateToLatest } from './db/migrator.js';
-import { createContext, type AppContext } from './context.js';
+import { embeddedDatabaseHolder } from './db/database.js';
+import { migrateToLatest } from './db/migrator.js';
+import { createContext } from './context.js';
 import { createLogger } from './logger.js';
-import { API_SCOPES } from './services/tokens.js';
-import type { ApiScope } from './db/types.js';
+import { COMMANDS, UsageError, type Command, type CommandOutput, type Values } from './cli/commands.js';
+import { controlSocketPath } from './control/socket-path.js';
+import { ControlUnavailable, runThroughService } from './control/client.js';
 
 // The operator's command line (DESIGN §5). Each command prints its result on the last line of
-// stdout and exits non-zero with a one-line error.
+// stdout and exits non-zero with a one-line error. On PostgreSQL it opens its own context; on
+// the embedded database while the service runs (PGlite is one process's database) it asks the
+// service to run the command instead, so the README's second-terminal commands work.
 
-class UsageError extends Error {}
-
-interface Command {
-  summary: string;
-  options?: Record<string, { type: 'string' | 'boolean'; short?: string }>;
-  run(config: Config, values: Record<string, string | boolean | undefined>): Promise<string>;
-}
-
-const commands: Record<string, Command> = {
-  migrate: {
-    summary: 'apply all pending migrations, or roll back the last one with --down',
-    options: { down: { type: 'boolean' } },
-    async run(config, values) {
-      const database = await openDatabase({ url: config.database.url, pgliteDir: config.database.pgliteDir });
-      try {
-        const outcome = values.down ? await migrateDown(database.db) : await migrateToLatest(database.db);
-        if (outcome.applied.length === 0) return values.down ? 'nothing to roll back' : 'database is up to date';
-        return `${values.down ? 'rolled back' : 'applied'}: ${outcome.applied.join(', ')}`;
-      } finally {
-        await database.close();
-      }
-    },
-  },
-};
-
-/** A full context on a migrated database, quiet logs, closed afterwards. */
-async function withContext<T>(config: Config, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+/** A full context on this process's own database, quiet logs, closed afterwards. */
+async function runLocally(config: Config, command: Command, values: Values): Promise<CommandOutput> {
   const ctx = await createContext(config, { logger: createLogger('warn') });
   try {
-    await migrateToLatest(ctx.database.db);
-    return await fn(ctx);
+    if (!command.unmigrated) await migrateToLatest(ctx.database.db);
+    if (command.matcher) await ctx.matcher.start();
+    return await command.run(ctx, values);
   } finally {
     await ctx.close();
   }
 }
 
-commands['token:create'] = {
-  summary: 'create an API token: --name N --scope admin,ingest,bounces (printed once)',
-  options: { name: { type: 'string' }, scope: { type: 'string' } },
-  async run(config, values) {
-    const name = typeof values.name === 'string' ? values.name.trim() : '';
-    if (!name) throw new UsageError('token:create needs --name NAME');
-    const scopes = String(values.scope ?? 'admin').split(',').map((s) => s.trim()).filter(Boolean);
-    const bad = scopes.filter((s) => !API_SCOPES.includes(s as ApiScope));
-    if (bad.length > 0 || scopes.length === 0) throw new UsageError(`--scope takes ${API_SCOPES.join(', ')} (comma-separated); got "${values.scope}"`);
-    return withContext(config, async (ctx) => {
-      const { token, record } = await ctx.services.tokens.create(name, scopes as ApiScope[], 'cli');
-      process.stdout.write(`token "${record.name}" (id ${record.id}) with scopes ${record.scopes.join(',')}; it is shown only once:\n`);
-      return token;
-    });
-  },
-};
-
-commands['digests:run'] = {
-  summary: 'run the digest scheduler once now (queues due digests; the worker sends them)',
-  async run(config) {
-    return withContext(config, async (ctx) => {
-      await ctx.matcher.start();
-      const r = await ctx.services.scheduler.run('cli');
-      return r.skipped ? 'another process is scheduling right now; nothing done' : `run ${r.runId}: ${r.scanned} subscribers scanned, ${r.queued} digests queued in ${r.ms} ms`;
-    });
-  },
-};
-
-commands['admin:create'] = {
-  summary: 'create a console admin: --email E [--password P] (a generated password is printed once)',
-  options: { email: { type: 'string' }, password: { type: 'string' } },
-  async run(config, values) {
-    const email = typeof values.email === 'string' ? values.email.trim() : '';
-    if (!email) throw new UsageError('admin:create needs --email EMAIL');
-    const given = typeof values.password === 'string' ? values.password : undefined;
-    return withContext(config, async (ctx) => {
-      const { user, password, generated } = await ctx.services.admin.createAdmin(email, given, 'cli');
-      if (!generated) return `admin ${user.email} created (id ${user.id})`;
-      process.stdout.write(`admin ${user.email} created (id ${user.id}); the generated password is shown only once:\n`);
-      return password;
-    });
-  },
-};
-
-commands['demo:publish'] = {
-  summary: 'publish a few fresh sample articles (development only)',
-  async run(config) {
-    if (config.isProduction) throw new UsageError('demo:publish is for development only');
-    return withContext(config, async (ctx) => {
-      await ctx.matcher.start();
-      const r = await ctx.services.demo.publishSamples(ctx.clock.now());
-      return `published ${r.published} sample articles, matched: ${r.matched.join(', ') || 'none'}`;
-    });
-  },
-};
-
-commands['demo:seed'] = {
-  summary: 'create the demo topics and ingest the sample article (development only)',
-  async run(config) {
-    if (config.isProduction) throw new UsageError('demo:seed is for development only');
-    return withContext(config, async (ctx) => {
-      await ctx.matcher.start();
-      const r = await ctx.services.demo.seed('cli');
-      return `demo: ${r.topicsCreated} topics created, ${r.articles} article(s) ingested, matched: ${r.matched.join(', ') || 'none'}`;
-    });
-  },
-};
+async function runThroughHolder(config: Config, name: string, command: Command, values: Values, holder: number): Promise<CommandOutput> {
+  const refused = command.notWhileRunning?.(values);
+  if (refused) throw new UsageError(`the embedded database is in use by the service (process ${holder}); ${refused}: stop it first`);
+  const socket = controlSocketPath(config.database.pgliteDir);
+  try {
+    const out = await runThroughService(socket, name, values);
+    process.stderr.write(`(run by the service that holds the embedded database, process ${holder})\n`);
+    return out;
+  } catch (err) {
+    if (!(err instanceof ControlUnavailable)) throw err;
+    throw new Error(
+      `the embedded database in ${config.database.pgliteDir} is in use by process ${holder}, which does not answer on ${socket} ` +
+        '(still starting, or not a topic-alerts service): try again in a moment, or stop that process',
+    );
+  }
+}
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);
   return `usage: npm run cli -- <command> [options]\ncommands:\n${lines.join('\n')}`;
 }
 
@@ -125,17 +53,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n');
     return name ? 0 : 2;
   }
-  const command = commands[name];
+  const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command "${name}"; run "npm run cli -- help" for the list`);
-  let values: Record<string, string | boolean | undefined>;
+  let values: Values;
   try {
     values = parseArgs({ args: rest, options: command.options ?? {}, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new UsageError(`${name}: ${(err as Error).message}`);
   }
   const config = loadConfig(readEnvironment());
-  const result = await command.run(config, values);
-  process.stdout.write(result + '\n');
+  command.check?.(values, { isProduction: config.isProduction });
+  const holder = config.database.url ? undefined : embeddedDatabaseHolder(config.database.pgliteDir);
+  const out = holder ? await runThroughHolder(config, name, command, values, holder) : await runLocally(config, command, values);
+  for (const note of out.notes) process.stdout.write(note + '\n');
+  process.stdout.write(out.result + '\n');
   return 0;
 }
 

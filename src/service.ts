@@ -5,6 +5,7 @@ import { createContext, type AppContext, type ContextOverrides } from './context
 import { migrateToLatest } from './db/migrator.js';
 import { createApp } from './http/app.js';
 import { registerWorkerJobs } from './jobs/index.js';
+import { startControlServer, type ControlServer } from './control/server.js';
 
 export interface RunningService {
   ctx: AppContext;
@@ -18,7 +19,9 @@ export interface RunningService {
 export async function startService(config: Config, overrides: ContextOverrides = {}): Promise<RunningService> {
   const ctx = await createContext(config, overrides);
   const { logger } = ctx;
+  // Lines for the development welcome block: credentials only in the run that created them.
   const welcome: string[] = [];
+  let control: ControlServer | undefined;
   try {
     if (config.database.migrateOnStart) {
       const { applied } = await migrateToLatest(ctx.database.db);
@@ -39,8 +42,13 @@ export async function startService(config: Config, overrides: ContextOverrides =
     if (config.env === 'development') {
       const admin = await ctx.services.admin.ensureDevelopmentAdmin();
       if (admin) welcome.push(`Admin console login (development, shown once): ${admin.email}  password ${admin.password}`);
+      else welcome.push('Forgot the console password? npm run cli -- admin:password --email admin@localhost');
     }
+    // The embedded database is this process's alone: the CLI in a second terminal sends its
+    // commands here instead of opening it.
+    if (ctx.database.dataDir) control = await startControlServer(ctx, ctx.database.dataDir);
   } catch (err) {
+    await control?.close();
     await ctx.close();
     throw err;
   }
@@ -54,23 +62,32 @@ export async function startService(config: Config, overrides: ContextOverrides =
   let url: string | undefined;
   if (config.roles.includes('web')) {
     const app = createApp(ctx);
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    });
+    try {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      });
+    } catch (err) {
+      // The port is taken, say: release the database (and its lock) before the process reports it.
+      await control?.close();
+      await ctx.close();
+      throw err;
+    }
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
   }
   logger.info({ roles: config.roles, engine: ctx.database.engine, url }, 'topic-alerts started');
-  if (welcome.length > 0) {
+  // Every development start says where things are; a restart otherwise printed only JSON lines.
+  if (config.env === 'development') {
     const base = config.http.baseUrl;
     process.stdout.write(
       [
         '',
-        `topic-alerts is running at ${base}`,
+        `topic-alerts is running at ${base}${server ? '' : ' (this process runs no web role)'}`,
         `  Demo article with the signup box:  ${base}/demo`,
         `  Mail the service "sent":           ${base}/dev/mail`,
         `  Admin console:                     ${base}/admin`,
+        `  Commands, in a second terminal:    npm run cli -- help`,
         ...welcome.map((l) => `  ${l}`),
         '',
       ].join('\n') + '\n',
@@ -92,6 +109,7 @@ export async function startService(config: Config, overrides: ContextOverrides =
         await closed;
         clearTimeout(force);
       }
+      await control?.close();
       await ctx.close();
       logger.info('stopped');
     })());

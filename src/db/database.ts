@@ -13,6 +13,8 @@ export interface DatabaseHandle {
   engine: DatabaseEngine;
   /** The raw pg pool when on PostgreSQL: LISTEN/NOTIFY and advisory locks need a dedicated client. */
   pool?: pg.Pool;
+  /** PGlite on a directory: where its files are (the control socket lives beside them). */
+  dataDir?: string;
   /** PGlite only: a snapshot of the data directory (tests restore it per file). */
   dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
@@ -89,6 +91,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
     return {
       db,
       engine: 'pglite',
+      dataDir,
       dumpDataDir: () => pglite.dumpDataDir('none'),
       close: async () => {
         await db.destroy();
@@ -110,12 +113,25 @@ function processAlive(pid: number): boolean {
   }
 }
 
+const lockPath = (dir: string) => path.join(dir, '.topic-alerts.lock');
+
+/** The live process holding the embedded database in `dir` (other than this one), if any. */
+export function embeddedDatabaseHolder(dir: string): number | undefined {
+  let holder: number;
+  try {
+    holder = Number(readFileSync(lockPath(dir), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder) ? holder : undefined;
+}
+
 /**
  * Embedded PGlite is single-process: a second process opening the same directory would see its
  * own copy and corrupt the files. A pid lock turns that into a clear error.
  */
 function lockDataDir(dir: string): () => void {
-  const lock = path.join(dir, '.topic-alerts.lock');
+  const lock = lockPath(dir);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(lock, String(process.pid), { flag: 'wx' });

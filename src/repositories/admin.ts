@@ -116,6 +116,12 @@ export class AdminRepository {
     await this.db.deleteFrom('admin_sessions').where('id_sha256', '=', idSha256).execute();
   }
 
+  /** Ends every session of one account (after its password changed). */
+  async deleteSessionsOf(adminUserId: number): Promise<number> {
+    const r = await this.db.deleteFrom('admin_sessions').where('admin_user_id', '=', adminUserId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async deleteExpiredSessions(now: Date): Promise<number> {
     const r = await this.db.deleteFrom('admin_sessions').where('expires_at', '<=', now).executeTakeFirst();
     return Number(r.numDeletedRows);

@@ -35,6 +35,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(key, expected);
 }
 
+function checkPassword(password: string | undefined): void {
+  if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) {
+    throw new DomainError(400, 'invalid_request', `The password must be at least ${MIN_PASSWORD_LENGTH} characters`, [
+      { path: 'password', message: `must be at least ${MIN_PASSWORD_LENGTH} characters` },
+    ]);
+  }
+}
+
 export const sessionHash = (sessionId: string) => createHash('sha256').update(sessionId).digest('hex');
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -74,11 +82,7 @@ export class AdminService {
   async createAdmin(email: string, password: string | undefined, actor: string): Promise<{ user: AdminUser; password: string; generated: boolean }> {
     const address = email.trim();
     if (!EMAIL.test(address) || address.length > 254) throw new DomainError(400, 'invalid_request', 'The admin email address is invalid', [{ path: 'email', message: 'must be an email address' }]);
-    if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) {
-      throw new DomainError(400, 'invalid_request', `The password must be at least ${MIN_PASSWORD_LENGTH} characters`, [
-        { path: 'password', message: `must be at least ${MIN_PASSWORD_LENGTH} characters` },
-      ]);
-    }
+    checkPassword(password);
     const generated = password === undefined;
     const secret = password ?? randomBytes(18).toString('base64url');
     const hash = await hashPassword(secret);
@@ -89,6 +93,27 @@ export class AdminService {
       return u;
     });
     return { user, password: secret, generated };
+  }
+
+  /**
+   * Sets a new password for an existing account (generated, and returned to be shown once, when
+   * none is given) and ends its sessions: whoever knew the old one is logged out.
+   */
+  async resetPassword(email: string, password: string | undefined, actor: string): Promise<{ user: AdminUser; password: string; generated: boolean; sessionsEnded: number }> {
+    checkPassword(password);
+    const account = await this.repos.admin.findUserForLogin(email);
+    if (!account) throw notFound(`Admin ${email.trim()}`);
+    const generated = password === undefined;
+    const secret = password ?? randomBytes(18).toString('base64url');
+    const hash = await hashPassword(secret);
+    const sessionsEnded = await this.repos.transaction(async (r) => {
+      await r.admin.setPassword(account.id, hash);
+      const ended = await r.admin.deleteSessionsOf(account.id);
+      await r.audit.record({ actor, action: 'admin.password_reset', target: `admin:${account.email}`, details: { sessionsEnded: ended } });
+      return ended;
+    });
+    const { passwordHash: _, ...user } = account;
+    return { user, password: secret, generated, sessionsEnded };
   }
 
   /** Development's first start: an account to log in with, only when there is none. */

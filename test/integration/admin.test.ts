@@ -192,6 +192,25 @@ describe('login, sessions, logout', () => {
     replay.cookies.set('ta_admin', 'A'.repeat(43));
     expect((await replay.get('/admin')).status).toBe(303);
   });
+
+  it('sets a new password (admin:password): the old one and every open session stop working', async () => {
+    const email = 'forgetful@example.com';
+    await app.ctx.services.admin.createAdmin(email, 'the first password', 'cli');
+    const c = new Console();
+    expect((await c.login(email, 'the first password')).status).toBe(303);
+    expect((await c.get('/admin')).status).toBe(200);
+
+    const reset = await app.ctx.services.admin.resetPassword('Forgetful@Example.com', undefined, 'cli');
+    expect(reset).toMatchObject({ generated: true, sessionsEnded: 1, user: { email } });
+    expect(reset.password.length).toBeGreaterThanOrEqual(20);
+    expect((await c.get('/admin')).status).toBe(303); // logged out
+    expect((await new Console().login(email, 'the first password')).status).toBe(401);
+    expect((await new Console().login(email, reset.password)).status).toBe(303);
+    expect(await auditActions('cli')).toContain(`admin.password_reset admin:${email}`);
+
+    await expect(app.ctx.services.admin.resetPassword(email, 'short', 'cli')).rejects.toMatchObject({ status: 400 });
+    await expect(app.ctx.services.admin.resetPassword('nobody@example.com', undefined, 'cli')).rejects.toMatchObject({ status: 404 });
+  });
 });
 
 describe('CSRF', () => {
