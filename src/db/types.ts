@@ -9,10 +9,14 @@ type Json = ColumnType<unknown, string, string>;
 
 export type TopicStatus = 'active' | 'archived';
 export type SubscriptionStatus = 'pending' | 'active' | 'unsubscribed' | 'declined' | 'expired';
-export type Frequency = 'instant' | 'daily' | 'weekly';
+/** How often a subscription's digests go out: the one list every schema and loop uses. */
+export const FREQUENCIES = ['instant', 'daily', 'weekly'] as const;
+export type Frequency = (typeof FREQUENCIES)[number];
 export type ConsentAction = 'requested' | 'confirmed' | 'declined' | 'withdrawn' | 'erased' | 'preferences-changed';
 export type ConsentForm = 'widget' | 'hosted' | 'preferences' | 'api' | 'email' | 'one-click' | 'admin';
-export type DeliveryKind = 'confirmation' | 'manage-link' | 'digest' | 'test';
+/** Every kind of mail the service sends (the deliveries.kind check constraint lists the same). */
+export const DELIVERY_KINDS = ['confirmation', 'manage-link', 'digest', 'test'] as const;
+export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
 export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'bounced' | 'cancelled';
 export type SuppressionReason = 'hard-bounce' | 'soft-bounce' | 'complaint' | 'erased' | 'manual' | 'unsubscribed';
 export type PromptEvent = 'shown' | 'dismissed' | 'signup';

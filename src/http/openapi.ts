@@ -1,5 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { DELIVERY_KINDS, FREQUENCIES } from '../db/types.js';
 import {
   articleCreateSchema,
   articleListQuerySchema,
@@ -125,7 +126,7 @@ function buildRegistry(): OpenAPIRegistry {
       termsUrl: z.string(),
       termsVersion: z.number().int().nullable(),
     }),
-    frequencies: z.array(z.enum(['instant', 'daily', 'weekly'])),
+    frequencies: z.array(z.enum(FREQUENCIES)),
     defaultFrequency: z.literal('daily'),
     snoozeDays: z.number().int(),
     publisherName: z.string(),
@@ -142,7 +143,7 @@ function buildRegistry(): OpenAPIRegistry {
   }).meta({ id: 'TopicTestResult' });
   const Delivery = z.object({
     id: z.number().int(),
-    kind: z.enum(['confirmation', 'manage-link', 'digest', 'test']),
+    kind: z.enum(DELIVERY_KINDS),
     subscriberId: z.number().int().nullable(),
     status: z.enum(['queued', 'sending', 'sent', 'failed', 'bounced', 'cancelled']),
     messageId: z.string().nullable(),
@@ -170,7 +171,7 @@ function buildRegistry(): OpenAPIRegistry {
   topicName: z.string(),
   topicStatus: z.string(),
   status: z.enum(['pending', 'active', 'unsubscribed', 'declined', 'expired']),
-  frequency: z.enum(['instant', 'daily', 'weekly']),
+  frequency: z.enum(FREQUENCIES),
   requestedAt: isoDate,
   confirmedAt: nullableIso,
   unsubscribedAt: nullableIso,
@@ -493,7 +494,7 @@ const SubscriberDetail = z.object({ subscriber: Subscriber, subscriptions: z.arr
       200: json(
         z.object({
           subscriberId: z.number().int(),
-          digests: z.array(z.object({ frequency: z.enum(['instant', 'daily', 'weekly']), articleCount: z.number().int(), subject: z.string(), html: z.string(), text: z.string() })),
+          digests: z.array(z.object({ frequency: z.enum(FREQUENCIES), articleCount: z.number().int(), subject: z.string(), html: z.string(), text: z.string() })),
         }),
         'The rendered digests',
       ),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DELIVERY_KINDS, FREQUENCIES } from '../db/types.js';
 
 // Request shapes of the public contract (DESIGN §5), validated at the edge. Objects are strict:
 // a misspelt field is an error the client sees, not a value silently ignored.
@@ -95,7 +96,7 @@ export const topicSlugsSchema = z.preprocess(
   z.array(slugSchema, { error: 'must list topic slugs' }).min(1, { error: 'choose at least one topic' }).max(20, { error: 'at most 20 topics' }),
 );
 
-export const frequencySchema = z.enum(['instant', 'daily', 'weekly'], { error: 'must be instant, daily or weekly' });
+export const frequencySchema = z.enum(FREQUENCIES, { error: `must be ${FREQUENCIES.join(', ')}` });
 
 export const signupSchema = z.object({
   email: emailSchema,
@@ -129,7 +130,7 @@ export const manageRequestSchema = z.object({ email: emailSchema });
 
 export const deliveriesQuerySchema = z.object({
   status: z.enum(['queued', 'sending', 'sent', 'failed', 'bounced', 'cancelled']).optional(),
-  kind: z.enum(['confirmation', 'manage-link', 'digest', 'test']).optional(),
+  kind: z.enum(DELIVERY_KINDS).optional(),
   before: z.coerce.number().int().min(1).optional().meta({ description: 'Only deliveries with a smaller id (keyset paging)' }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { compileFill, type FillHelper } from './fill.js';
+import type { Frequency } from '../db/types.js';
 
 // Rendering is two-stage (DESIGN §7): MJML → HTML once per template at start-up, then a
 // Handlebars fill per recipient. mjml2html costs milliseconds; a fill costs microseconds, which
@@ -14,8 +15,6 @@ import { compileFill, type FillHelper } from './fill.js';
 // ---------------------------------------------------------------------------------------------
 // Template data. Every template gets the common fields; dates may be Date or ISO strings.
 // ---------------------------------------------------------------------------------------------
-
-export type Frequency = 'instant' | 'daily' | 'weekly';
 
 export interface MailCommonData {
   /** BCP 47 language tag: `<html lang>` and the locale for dates, lists and plurals. */

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/types.js';
+import type { Database, Frequency } from '../db/types.js';
 
 export interface AdminUser {
   id: number;
@@ -181,7 +181,7 @@ export class AdminRepository {
     return rows.map((r) => ({ id: r.id, name: r.name, scopes: r.scopes, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }));
   }
 
-  async pendingTopicIds(subscriberId: number): Promise<{ topicIds: number[]; frequency: 'instant' | 'daily' | 'weekly' }> {
+  async pendingTopicIds(subscriberId: number): Promise<{ topicIds: number[]; frequency: Frequency }> {
     const rows = await this.db
       .selectFrom('subscriptions')
       .select(['topic_id', 'frequency'])

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Repositories } from '../repositories/index.js';
 import type { CandidateItem, DigestRecipient, QueuedDigest } from '../repositories/digests.js';
-import type { Frequency } from '../db/types.js';
+import { FREQUENCIES, type Frequency } from '../db/types.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { instantSlot, lastDailySlot, lastWeeklySlot, type Slot } from './schedule-time.js';
@@ -31,7 +31,6 @@ export interface RunResult {
   ms: number;
 }
 
-const FREQUENCIES: Frequency[] = ['instant', 'daily', 'weekly'];
 // Look-back bounds what "new" can mean, so the scan never walks a topic's whole history.
 const LOOKBACK_MS: Record<Frequency, number> = { instant: 2 * 86_400_000, daily: 3 * 86_400_000, weekly: 15 * 86_400_000 };
 // A run that queues at least this many digests refreshes the queue tables' statistics.

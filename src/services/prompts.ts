@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Repositories } from '../repositories/index.js';
 import type { Topic } from '../repositories/topics.js';
 import type { Clock } from '../clock.js';
-import type { PromptEvent } from '../db/types.js';
+import { FREQUENCIES, type Frequency, type PromptEvent } from '../db/types.js';
 import { CONSENT_TEXT, type TermsService } from './terms.js';
 import type { Links } from './links.js';
 import type { Metrics } from '../metrics.js';
@@ -15,7 +15,7 @@ export interface WidgetConfig {
   submitLabel: string;
   dismissLabel: string;
   consent: { mode: 'checkbox' | 'statement'; text: string; termsUrl: string; termsVersion: number | null };
-  frequencies: ('instant' | 'daily' | 'weekly')[];
+  frequencies: Frequency[];
   defaultFrequency: 'daily';
   snoozeDays: number;
   publisherName: string;
@@ -115,7 +115,7 @@ export class PromptService {
         termsUrl: terms ? `${this.opts.baseUrl}/terms/${terms.version}` : `${this.opts.baseUrl}/terms`,
         termsVersion: terms?.version ?? null,
       },
-      frequencies: ['instant', 'daily', 'weekly'],
+      frequencies: [...FREQUENCIES],
       defaultFrequency: 'daily',
       snoozeDays: this.opts.snoozeDays,
       publisherName: this.opts.publisherName,

@@ -11,6 +11,7 @@ import { renderMarkdown, CONSENT_TEXT } from '../../services/terms.js';
 import type { Topic } from '../../repositories/topics.js';
 import type { Subscriber } from '../../repositories/subscribers.js';
 import type { PreferenceChanges } from '../../services/subscriptions.js';
+import type { Frequency } from '../../db/types.js';
 
 const FREQUENCIES = [
   ['instant', 'As it happens'],
@@ -269,7 +270,7 @@ export function lifecyclePagesRouter(ctx: AppContext): Router {
     const subscriber = await withSubscriber(String(req.params.token), res);
     if (!subscriber) return;
     const b = (req.body ?? {}) as Record<string, unknown>;
-    const frequencies: Record<string, 'instant' | 'daily' | 'weekly'> = {};
+    const frequencies: Record<string, Frequency> = {};
     for (const [k, v] of Object.entries(b)) {
       if (k.startsWith('frequency_')) frequencies[k.slice('frequency_'.length)] = frequencySchema.parse(v);
     }

@@ -5,13 +5,13 @@ import { postButton, type Kit } from '../kit.js';
 import { fmtDuration, fmtNum, isoTime } from '../layout.js';
 import { stackedBar } from '../charts.js';
 import type { RunProgress } from '../../../services/admin-stats.js';
-import type { DeliveryStatus } from '../../../db/types.js';
+import { DELIVERY_KINDS, type DeliveryStatus } from '../../../db/types.js';
 import { idParamSchema } from '../../schemas.js';
 
 const STATUSES: DeliveryStatus[] = ['queued', 'sending', 'sent', 'failed', 'bounced', 'cancelled'];
 const listQuery = z.object({
   status: z.enum(['queued', 'sending', 'sent', 'failed', 'bounced', 'cancelled']).optional(),
-  kind: z.enum(['confirmation', 'manage-link', 'digest', 'test']).optional(),
+  kind: z.enum(DELIVERY_KINDS).optional(),
   before: z.coerce.number().int().min(1).optional(),
 });
 
