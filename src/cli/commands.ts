@@ -52,9 +52,22 @@ function parseScopes(values: Values): ApiScope[] {
   return scopes as ApiScope[];
 }
 
-function passwordOutput(email: string, id: number, verb: string, password: string, generated: boolean, extra = ''): CommandOutput {
-  if (!generated) return only(`admin ${email} ${verb} (id ${id})${extra}`);
-  return { notes: [`admin ${email} ${verb} (id ${id})${extra}; the generated password is shown only once:`], result: password };
+type PasswordChange = { user: { id: number; email: string }; password: string; generated: boolean; verb: string; extra?: string };
+
+/** admin:create and admin:password: --email, an optional --password, a generated one shown once. */
+function adminPasswordCommand(summary: string, missing: string, change: (ctx: AppContext, email: string, given: string | undefined) => Promise<PasswordChange>): Command {
+  return {
+    summary,
+    options: { email: { type: 'string' }, password: { type: 'string' } },
+    check(values) {
+      if (!text(values.email)) throw new UsageError(missing);
+    },
+    async run(ctx, values) {
+      const r = await change(ctx, text(values.email), typeof values.password === 'string' ? values.password : undefined);
+      const head = `admin ${r.user.email} ${r.verb} (id ${r.user.id})${r.extra ?? ''}`;
+      return r.generated ? { notes: [`${head}; the generated password is shown only once:`], result: r.password } : only(head);
+    },
+  };
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -83,32 +96,23 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
-  'admin:create': {
-    summary: 'create a console admin: --email E [--password P] (a generated password is printed once)',
-    options: { email: { type: 'string' }, password: { type: 'string' } },
-    check(values) {
-      if (!text(values.email)) throw new UsageError('admin:create needs --email EMAIL');
+  'admin:create': adminPasswordCommand(
+    'create a console admin: --email E [--password P] (a generated password is printed once)',
+    'admin:create needs --email EMAIL',
+    async (ctx, email, given) => {
+      const r = await ctx.services.admin.createAdmin(email, given, 'cli');
+      return { ...r, verb: 'created' };
     },
-    async run(ctx, values) {
-      const given = typeof values.password === 'string' ? values.password : undefined;
-      const { user, password, generated } = await ctx.services.admin.createAdmin(text(values.email), given, 'cli');
-      return passwordOutput(user.email, user.id, 'created', password, generated);
-    },
-  },
+  ),
 
-  'admin:password': {
-    summary: "set a console admin's password: --email E [--password P] (a generated one is printed once); logs that admin out everywhere",
-    options: { email: { type: 'string' }, password: { type: 'string' } },
-    check(values) {
-      if (!text(values.email)) throw new UsageError('admin:password needs --email EMAIL (the development account is admin@localhost)');
+  'admin:password': adminPasswordCommand(
+    "set a console admin's password: --email E [--password P] (a generated one is printed once); logs that admin out everywhere",
+    'admin:password needs --email EMAIL (the development account is admin@localhost)',
+    async (ctx, email, given) => {
+      const r = await ctx.services.admin.resetPassword(email, given, 'cli');
+      return { ...r, verb: 'has a new password', extra: r.sessionsEnded > 0 ? `, ${r.sessionsEnded} session${r.sessionsEnded === 1 ? '' : 's'} ended` : '' };
     },
-    async run(ctx, values) {
-      const given = typeof values.password === 'string' ? values.password : undefined;
-      const r = await ctx.services.admin.resetPassword(text(values.email), given, 'cli');
-      const ended = r.sessionsEnded > 0 ? `, ${r.sessionsEnded} session${r.sessionsEnded === 1 ? '' : 's'} ended` : '';
-      return passwordOutput(r.user.email, r.user.id, 'has a new password', r.password, r.generated, ended);
-    },
-  },
+  ),
 
   'digests:run': {
     summary: 'run the digest scheduler once now (queues due digests; the worker sends them)',
