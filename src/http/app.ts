@@ -94,7 +94,7 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(healthRouter(ctx));
   app.get('/metrics', async (_req, res) => {
-    const depth = await ctx.repos.system.queueDepth();
+    const depth = await ctx.repos.deliveries.countInFlight();
     ctx.metrics.queueDepth.set({ status: 'queued' }, depth.queued);
     ctx.metrics.queueDepth.set({ status: 'sending' }, depth.sending);
     ctx.metrics.senderPaused.set(ctx.services.sender.state().paused ? 1 : 0);

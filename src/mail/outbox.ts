@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
-import type { OutboxRepository } from '../repositories/misc.js';
+import type { OutboxRepository } from '../repositories/outbox.js';
 import type { Clock } from '../clock.js';
 import type { MailTransport, SendResult } from './transport.js';
 

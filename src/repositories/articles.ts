@@ -72,6 +72,15 @@ export interface ArticleListFilter {
   limit: number;
 }
 
+/** What a digest shows of an article. */
+export interface DigestArticleRow {
+  id: number;
+  title: string;
+  url: string;
+  summary: string;
+  publishedAt: Date;
+}
+
 export class ArticlesRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -192,5 +201,35 @@ export class ArticlesRepository {
   async count(): Promise<number> {
     const row = await this.db.selectFrom('articles').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  async digestRows(ids: readonly number[]): Promise<DigestArticleRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).where('id', 'in', ids).execute();
+    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+  }
+
+  /** The newest articles: the content of a test digest. */
+  async newestDigestRows(limit: number): Promise<DigestArticleRow[]> {
+    const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).orderBy('published_at', 'desc').limit(limit).execute();
+    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+  }
+
+  /** The matched topics of each article, for the article list: one query for the page. */
+  async matchedTopics(articleIds: readonly number[]): Promise<Map<number, { slug: string; name: string }[]>> {
+    const out = new Map<number, { slug: string; name: string }[]>();
+    if (articleIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('matches as m')
+      .innerJoin('topics as t', 't.id', 'm.topic_id')
+      .select(['m.article_id', 't.slug', 't.name'])
+      .where('m.article_id', 'in', articleIds)
+      .orderBy('t.name')
+      .execute();
+    for (const r of rows) {
+      const id = Number(r.article_id);
+      out.set(id, [...(out.get(id) ?? []), { slug: r.slug, name: r.name }]);
+    }
+    return out;
   }
 }

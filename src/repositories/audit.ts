@@ -18,13 +18,10 @@ export class AuditRepository {
       .execute();
   }
 
-  async recent(limit: number): Promise<{ id: number; actor: string; action: string; target: string | null; details: unknown; createdAt: Date }[]> {
-    const rows = await this.db
-      .selectFrom('audit_log')
-      .select(['id', 'actor', 'action', 'target', 'details', 'created_at'])
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ id: r.id, actor: r.actor, action: r.action, target: r.target, details: r.details, createdAt: r.created_at }));
+  async recent(limit: number, actorPrefix?: string): Promise<{ id: number; actor: string; action: string; target: string | null; details: unknown; createdAt: Date }[]> {
+    let q = this.db.selectFrom('audit_log').select(['id', 'actor', 'action', 'target', 'details', 'created_at']).orderBy('id', 'desc').limit(limit);
+    if (actorPrefix) q = q.where('actor', 'like', `${actorPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    const rows = await q.execute();
+    return rows.map((r) => ({ id: Number(r.id), actor: r.actor, action: r.action, target: r.target, details: r.details, createdAt: r.created_at }));
   }
 }

@@ -248,4 +248,43 @@ export class DeliveriesRepository {
       .where('status', '=', 'queued')
       .execute();
   }
+
+  async findByMessageId(messageId: string): Promise<{ id: number; toAddress: string | null; subscriberId: number | null } | undefined> {
+    const id = messageId.startsWith('<') ? messageId : `<${messageId}>`;
+    const r = await this.db.selectFrom('deliveries').select(['id', 'to_address', 'subscriber_id']).where('message_id', '=', id).executeTakeFirst();
+    return r && { id: r.id, toAddress: r.to_address, subscriberId: r.subscriber_id };
+  }
+
+  async findById(id: number): Promise<{ id: number; toAddress: string | null; subscriberId: number | null } | undefined> {
+    const r = await this.db.selectFrom('deliveries').select(['id', 'to_address', 'subscriber_id']).where('id', '=', id).executeTakeFirst();
+    return r && { id: r.id, toAddress: r.to_address, subscriberId: r.subscriber_id };
+  }
+
+  async markBounced(deliveryId: number, detail: string, now: Date): Promise<void> {
+    await this.db.updateTable('deliveries').set({ status: 'bounced', last_error: detail.slice(0, 1000), updated_at: now }).where('id', '=', deliveryId).where('status', 'in', ['sent', 'queued', 'failed']).execute();
+  }
+
+  /**
+   * Puts failed deliveries back in the queue, due now: all failed ones, or those of `ids`.
+   * Only rows still `failed` change (a concurrent retry or send is not disturbed); the attempt
+   * count restarts so the sender's retry budget applies afresh. Returns the ids re-queued.
+   */
+  async requeueFailed(now: Date, ids?: readonly number[]): Promise<number[]> {
+    if (ids && ids.length === 0) return [];
+    let q = this.db
+      .updateTable('deliveries')
+      .set({ status: 'queued', next_attempt_at: now, attempts: 0, lease_owner: null, lease_expires_at: null, updated_at: now })
+      .where('status', '=', 'failed')
+      // An erased subscriber's deliveries have no address left to send to.
+      .where('to_address', 'is not', null);
+    if (ids) q = q.where('id', 'in', ids);
+    return (await q.returning('id').execute()).map((r) => Number(r.id));
+  }
+
+  /** Deliveries waiting or in flight, by status (both read through partial indexes). */
+  async countInFlight(): Promise<{ queued: number; sending: number }> {
+    const { rows } = await sql<{ status: 'queued' | 'sending'; n: number }>`
+      SELECT status, count(*)::int AS n FROM deliveries WHERE status IN ('queued', 'sending') GROUP BY status`.execute(this.db);
+    return { queued: rows.find((r) => r.status === 'queued')?.n ?? 0, sending: rows.find((r) => r.status === 'sending')?.n ?? 0 };
+  }
 }

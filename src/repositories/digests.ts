@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, Frequency } from '../db/types.js';
 import { SUBSCRIBER_COLUMNS, toSubscriber, type Subscriber } from './subscribers.js';
+import type { DigestArticleRow } from './articles.js';
 
 /** A digest goes to a subscriber: their zone, hour, weekday and pause decide when. */
 export type DigestRecipient = Subscriber;
@@ -23,20 +24,10 @@ export interface QueuedDigest {
   articleIds: number[];
 }
 
-export interface MailRecipient {
-  id: number;
-  language: string;
-  timeZone: string;
-}
-
-export interface DigestArticleRow {
-  id: number;
-  title: string;
-  url: string;
-  summary: string;
-  publishedAt: Date;
-}
-
+/**
+ * The digest aggregate: scheduler runs, the candidates a run reads, the digests it queues and the
+ * articles each delivery claimed (sent_articles: the "never twice" key).
+ */
 export class DigestsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -108,13 +99,6 @@ export class DigestsRepository {
       publishedAt: r.published_at,
       confirmedAt: r.confirmed_at!,
     }));
-  }
-
-  /** Which of these address hashes are suppressed. */
-  async suppressedAmong(hashes: readonly string[]): Promise<Set<string>> {
-    if (hashes.length === 0) return new Set();
-    const rows = await this.db.selectFrom('suppressions').select('email_hash').where('email_hash', 'in', hashes).execute();
-    return new Set(rows.map((r) => r.email_hash));
   }
 
   /**
@@ -207,77 +191,4 @@ export class DigestsRepository {
     return out;
   }
 
-  /** What rendering needs of each recipient (language, time zone), for a batch of subscriber ids. */
-  async mailRecipients(subscriberIds: readonly number[]): Promise<Map<number, MailRecipient>> {
-    if (subscriberIds.length === 0) return new Map();
-    const rows = await this.db.selectFrom('subscribers').select(['id', 'language', 'time_zone']).where('id', 'in', subscriberIds).execute();
-    return new Map(rows.map((r) => [r.id, { id: r.id, language: r.language, timeZone: r.time_zone }]));
-  }
-
-  /** Confirmation time of every subscription of these subscribers, by subscriber then topic ("why you get this", in batch). */
-  async confirmations(subscriberIds: readonly number[]): Promise<Map<number, Map<number, Date | null>>> {
-    const out = new Map<number, Map<number, Date | null>>();
-    if (subscriberIds.length === 0) return out;
-    const rows = await this.db.selectFrom('subscriptions').select(['subscriber_id', 'topic_id', 'confirmed_at']).where('subscriber_id', 'in', subscriberIds).execute();
-    for (const r of rows) {
-      let m = out.get(r.subscriber_id);
-      if (!m) out.set(r.subscriber_id, (m = new Map()));
-      m.set(r.topic_id, r.confirmed_at);
-    }
-    return out;
-  }
-
-  async articlesByIds(ids: readonly number[]): Promise<DigestArticleRow[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).where('id', 'in', ids).execute();
-    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
-  }
-
-  /** The newest articles: the content of a test digest. */
-  async recentArticles(limit: number): Promise<DigestArticleRow[]> {
-    const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).orderBy('published_at', 'desc').limit(limit).execute();
-    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
-  }
-
-  async markBounceEvent(e: { emailHash: string; deliveryId: number | null; kind: 'hard' | 'soft' | 'complaint'; detail: string | null; now: Date }): Promise<void> {
-    await this.db.insertInto('bounce_events').values({ email_hash: e.emailHash, delivery_id: e.deliveryId, kind: e.kind, detail: e.detail, created_at: e.now }).execute();
-  }
-
-  async softBouncesSince(emailHash: string, since: Date): Promise<number> {
-    const r = await this.db
-      .selectFrom('bounce_events')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('email_hash', '=', emailHash)
-      .where('kind', '=', 'soft')
-      .where('created_at', '>=', since)
-      .executeTakeFirstOrThrow();
-    return Number(r.n);
-  }
-
-  async findDeliveryByMessageId(messageId: string): Promise<{ id: number; toAddress: string | null; subscriberId: number | null } | undefined> {
-    const id = messageId.startsWith('<') ? messageId : `<${messageId}>`;
-    const r = await this.db.selectFrom('deliveries').select(['id', 'to_address', 'subscriber_id']).where('message_id', '=', id).executeTakeFirst();
-    return r && { id: r.id, toAddress: r.to_address, subscriberId: r.subscriber_id };
-  }
-
-  async findDelivery(id: number): Promise<{ id: number; toAddress: string | null; subscriberId: number | null } | undefined> {
-    const r = await this.db.selectFrom('deliveries').select(['id', 'to_address', 'subscriber_id']).where('id', '=', id).executeTakeFirst();
-    return r && { id: r.id, toAddress: r.to_address, subscriberId: r.subscriber_id };
-  }
-
-  async markBounced(deliveryId: number, detail: string, now: Date): Promise<void> {
-    await this.db.updateTable('deliveries').set({ status: 'bounced', last_error: detail.slice(0, 1000), updated_at: now }).where('id', '=', deliveryId).where('status', 'in', ['sent', 'queued', 'failed']).execute();
-  }
-
-  /** Earliest confirmation among a subscriber's active subscriptions of these topics ("why you get this"). */
-  async confirmedSince(subscriberId: number, topicIds: readonly number[]): Promise<Date | null> {
-    if (topicIds.length === 0) return null;
-    const r = await this.db
-      .selectFrom('subscriptions')
-      .select(sql<Date | null>`min(confirmed_at)`.as('at'))
-      .where('subscriber_id', '=', subscriberId)
-      .where('topic_id', 'in', topicIds)
-      .executeTakeFirst();
-    return r?.at ?? null;
-  }
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ConsentAction, ConsentForm, Database, Frequency, SubscriptionStatus } from '../db/types.js';
 import { takeQuotaOnConflict, type MailQuota } from './deliveries.js';
+import type { NewConsentEvent } from './consent-events.js';
 
 export interface Subscriber {
   id: number;
@@ -15,38 +16,6 @@ export interface Subscriber {
   declinedUntil: Date | null;
   createdAt: Date;
 }
-
-export interface Subscription {
-  id: number;
-  subscriberId: number;
-  topicId: number;
-  topicSlug: string;
-  topicName: string;
-  topicStatus: 'active' | 'archived';
-  status: SubscriptionStatus;
-  frequency: Frequency;
-  requestedAt: Date;
-  confirmedAt: Date | null;
-  unsubscribedAt: Date | null;
-}
-
-export interface ConsentEvent {
-  id: number;
-  subscriberId: number | null;
-  action: ConsentAction;
-  topics: string[];
-  termsVersion: number | null;
-  termsSha256: string | null;
-  consentText: string | null;
-  consentMode: 'checkbox' | 'statement' | null;
-  sourceUrl: string | null;
-  form: ConsentForm | null;
-  ip: string | null;
-  userAgent: string | null;
-  createdAt: Date;
-}
-
-export type NewConsentEvent = Omit<ConsentEvent, 'id' | 'createdAt'>;
 
 /** One signup's write (see `requestSignups`). */
 export interface SignupWrite {
@@ -97,6 +66,13 @@ export interface SubscriberSettings {
   declinedUntil?: Date | null;
 }
 
+export interface MailRecipient {
+  id: number;
+  language: string;
+  timeZone: string;
+}
+
+/** Subscribers (one row per address and its settings), and the signup statement that writes them. */
 export class SubscribersRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -238,94 +214,7 @@ export class SubscribersRepository {
     return rows.map(toSubscriber);
   }
 
-  // ---- subscriptions
 
-  async subscriptions(subscriberId: number): Promise<Subscription[]> {
-    const rows = await this.db
-      .selectFrom('subscriptions as s')
-      .innerJoin('topics as t', 't.id', 's.topic_id')
-      .select(['s.id', 's.subscriber_id', 's.topic_id', 't.slug', 't.name', 't.status as topic_status', 's.status', 's.frequency', 's.requested_at', 's.confirmed_at', 's.unsubscribed_at'])
-      .where('s.subscriber_id', '=', subscriberId)
-      .orderBy('t.name')
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      subscriberId: r.subscriber_id,
-      topicId: r.topic_id,
-      topicSlug: r.slug,
-      topicName: r.name,
-      topicStatus: r.topic_status,
-      status: r.status,
-      frequency: r.frequency,
-      requestedAt: r.requested_at,
-      confirmedAt: r.confirmed_at,
-      unsubscribedAt: r.unsubscribed_at,
-    }));
-  }
-
-  /** Activates pending subscriptions of these topics. Returns the topic ids activated. */
-  async activate(subscriberId: number, topicIds: readonly number[], now: Date): Promise<number[]> {
-    if (topicIds.length === 0) return [];
-    const rows = await this.db
-      .updateTable('subscriptions')
-      .set({ status: 'active', confirmed_at: now, unsubscribed_at: null, updated_at: now })
-      .where('subscriber_id', '=', subscriberId)
-      .where('topic_id', 'in', topicIds)
-      .where('status', '=', 'pending')
-      .returning('topic_id')
-      .execute();
-    return rows.map((r) => r.topic_id);
-  }
-
-  /** Activates directly (preference centre: the address is already proven). */
-  async activateDirect(subscriberId: number, topicId: number, frequency: Frequency, now: Date): Promise<void> {
-    await this.db
-      .insertInto('subscriptions')
-      .values({ subscriber_id: subscriberId, topic_id: topicId, status: 'active', frequency, requested_at: now, confirmed_at: now })
-      .onConflict((oc) =>
-        oc.columns(['subscriber_id', 'topic_id']).doUpdateSet({ status: 'active', frequency, confirmed_at: now, unsubscribed_at: null, updated_at: now }).where('subscriptions.status', '!=', 'active'),
-      )
-      .execute();
-  }
-
-  /** Removes pending subscriptions of these topics (a decline). Returns the topic ids removed. */
-  async removePending(subscriberId: number, topicIds: readonly number[]): Promise<number[]> {
-    if (topicIds.length === 0) return [];
-    const rows = await this.db
-      .deleteFrom('subscriptions')
-      .where('subscriber_id', '=', subscriberId)
-      .where('topic_id', 'in', topicIds)
-      .where('status', '=', 'pending')
-      .returning('topic_id')
-      .execute();
-    return rows.map((r) => r.topic_id);
-  }
-
-  /** Unsubscribes active or pending subscriptions (all when topicIds is null). Returns topic ids changed. */
-  async unsubscribe(subscriberId: number, topicIds: readonly number[] | null, now: Date): Promise<number[]> {
-    if (topicIds !== null && topicIds.length === 0) return [];
-    let q = this.db
-      .updateTable('subscriptions')
-      .set({ status: 'unsubscribed', unsubscribed_at: now, updated_at: now })
-      .where('subscriber_id', '=', subscriberId)
-      .where('status', 'in', ['active', 'pending']);
-    if (topicIds !== null) q = q.where('topic_id', 'in', topicIds);
-    return (await q.returning('topic_id').execute()).map((r) => r.topic_id);
-  }
-
-  async setFrequency(subscriberId: number, topicId: number, frequency: Frequency, now: Date): Promise<void> {
-    await this.db
-      .updateTable('subscriptions')
-      .set({ frequency, updated_at: now })
-      .where('subscriber_id', '=', subscriberId)
-      .where('topic_id', '=', topicId)
-      .execute();
-  }
-
-  /**
-   * Ends pending subscriptions requested before `cutoff` and deletes subscribers who never
-   * confirmed anything and have nothing left: unconfirmed signups keep no personal data.
-   */
   /**
    * Expires pending subscriptions requested before `cutoff` and deletes the subscribers left with
    * nothing (no live or once-confirmed subscription). A subscriber who declined is kept until
@@ -357,73 +246,10 @@ export class SubscribersRepository {
     return { expired: Number(expired.numUpdatedRows), subscribersDeleted: Number(deleted.numDeletedRows) };
   }
 
-  // ---- consent events (append-only)
-
-  async recordConsent(e: NewConsentEvent, now: Date): Promise<void> {
-    await this.db.insertInto('consent_events').values({
-      subscriber_id: e.subscriberId,
-      action: e.action,
-      topics: e.topics,
-      terms_version: e.termsVersion,
-      terms_sha256: e.termsSha256,
-      consent_text: e.consentText,
-      consent_mode: e.consentMode,
-      source_url: e.sourceUrl,
-      form: e.form,
-      ip: e.ip,
-      user_agent: e.userAgent,
-      created_at: now,
-    }).execute();
-  }
-
-  async consentHistory(subscriberId: number): Promise<ConsentEvent[]> {
-    const rows = await this.db
-      .selectFrom('consent_events')
-      .select(['id', 'subscriber_id', 'action', 'topics', 'terms_version', 'terms_sha256', 'consent_text', 'consent_mode', 'source_url', 'form', 'ip', 'user_agent', 'created_at'])
-      .where('subscriber_id', '=', subscriberId)
-      .orderBy('id')
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      subscriberId: r.subscriber_id,
-      action: r.action,
-      topics: r.topics,
-      termsVersion: r.terms_version,
-      termsSha256: r.terms_sha256,
-      consentText: r.consent_text,
-      consentMode: r.consent_mode,
-      sourceUrl: r.source_url,
-      form: r.form,
-      ip: r.ip,
-      userAgent: r.user_agent,
-      createdAt: r.created_at,
-    }));
-  }
-
-  /** Erasure deletes the consent payloads of a subscriber (DELETE is allowed; UPDATE is not). */
-  async deleteConsentHistory(subscriberId: number): Promise<void> {
-    await this.db.deleteFrom('consent_events').where('subscriber_id', '=', subscriberId).execute();
-  }
-
-  // ---- confirmation requests
-
-  async createConfirmationRequest(r: { subscriberId: number; topicIds: number[]; frequency: Frequency; expiresAt: Date; now: Date }): Promise<number> {
-    const row = await this.db
-      .insertInto('confirmation_requests')
-      .values({ subscriber_id: r.subscriberId, topic_ids: r.topicIds, frequency: r.frequency, expires_at: r.expiresAt, created_at: r.now })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
-  }
-
-  async findConfirmationRequest(id: number, lock = false) {
-    let q = this.db.selectFrom('confirmation_requests').select(['id', 'subscriber_id', 'topic_ids', 'frequency', 'expires_at', 'used_at', 'outcome', 'created_at']).where('id', '=', id);
-    if (lock) q = q.forUpdate();
-    const r = await q.executeTakeFirst();
-    return r && { id: r.id, subscriberId: r.subscriber_id, topicIds: r.topic_ids, frequency: r.frequency, expiresAt: r.expires_at, usedAt: r.used_at, outcome: r.outcome, createdAt: r.created_at };
-  }
-
-  async useConfirmationRequest(id: number, outcome: 'confirmed' | 'declined', now: Date): Promise<void> {
-    await this.db.updateTable('confirmation_requests').set({ used_at: now, outcome }).where('id', '=', id).where('used_at', 'is', null).execute();
+  /** What rendering needs of each recipient (language, time zone), for a batch of subscriber ids. */
+  async mailRecipients(subscriberIds: readonly number[]): Promise<Map<number, MailRecipient>> {
+    if (subscriberIds.length === 0) return new Map();
+    const rows = await this.db.selectFrom('subscribers').select(['id', 'language', 'time_zone']).where('id', 'in', subscriberIds).execute();
+    return new Map(rows.map((r) => [r.id, { id: r.id, language: r.language, timeZone: r.time_zone }]));
   }
 }

@@ -45,4 +45,14 @@ export class TokensRepository {
     const r = await this.db.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
+
+  async list(): Promise<{ id: number; name: string; scopes: string[]; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }[]> {
+    const rows = await this.db
+      .selectFrom('api_tokens')
+      .select(['id', 'name', 'scopes', 'created_at', 'last_used_at', 'revoked_at'])
+      .orderBy('revoked_at', (ob) => ob.desc().nullsFirst())
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, scopes: r.scopes, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }));
+  }
 }

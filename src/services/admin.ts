@@ -182,10 +182,10 @@ export class AdminService {
     return this.repos.transaction(async (r) => {
       const subscriber = await r.subscribers.findById(subscriberId);
       if (!subscriber) throw notFound(`Subscriber ${subscriberId}`);
-      const { topicIds, frequency } = await r.admin.pendingTopicIds(subscriber.id);
+      const { topicIds, frequency } = await r.subscriptions.pending(subscriber.id);
       if (topicIds.length === 0) return { queued: false, reason: 'nothing-pending' as const, topics: 0 };
       if (await r.suppressions.isSuppressed(this.links.signer.emailHash(subscriber.emailNormalized))) return { queued: false, reason: 'suppressed' as const, topics: topicIds.length };
-      const requestId = await r.subscribers.createConfirmationRequest({
+      const requestId = await r.confirmationRequests.create({
         subscriberId: subscriber.id,
         topicIds,
         frequency,
@@ -237,7 +237,7 @@ export class AdminService {
   /** Re-queues failed deliveries (all, or the ids given), due now. */
   async retryFailed(ids: number[] | undefined, actor: string): Promise<number[]> {
     return this.repos.transaction(async (r) => {
-      const requeued = await r.admin.requeueFailed(this.clock.now(), ids);
+      const requeued = await r.deliveries.requeueFailed(this.clock.now(), ids);
       if (requeued.length > 0) {
         await r.audit.record({ actor, action: 'deliveries.retry', target: ids?.length === 1 ? `delivery:${ids[0]}` : 'deliveries:failed', details: { count: requeued.length, ids: requeued.slice(0, 1000) } });
       }

@@ -37,10 +37,10 @@ export class BounceService {
   async record(input: BounceInput, actor: string): Promise<BounceResult> {
     const now = this.clock.now();
     let delivery: { id: number; toAddress: string | null; subscriberId: number | null } | undefined;
-    if (input.messageId) delivery = await this.repos.digests.findDeliveryByMessageId(input.messageId);
+    if (input.messageId) delivery = await this.repos.deliveries.findByMessageId(input.messageId);
     // A VERP return path names the delivery: bounces+<id>@BOUNCE_DOMAIN.
     const verpId = input.email && this.bounceDomain ? parseVerpAddress(input.email, this.bounceDomain) : null;
-    if (!delivery && verpId && /^\d+$/.test(verpId)) delivery = await this.repos.digests.findDelivery(Number(verpId));
+    if (!delivery && verpId && /^\d+$/.test(verpId)) delivery = await this.repos.deliveries.findById(Number(verpId));
     const address = verpId ? delivery?.toAddress : (input.email ?? delivery?.toAddress);
     if (!address) {
       throw new DomainError(404, 'not_found', input.messageId ? 'No delivery has this Message-ID (or its recipient was erased)' : 'No address to record the bounce for', [
@@ -51,15 +51,15 @@ export class BounceService {
     const hash = this.signer.emailHash(normalized);
 
     return this.repos.transaction(async (r) => {
-      await r.digests.markBounceEvent({ emailHash: hash, deliveryId: delivery?.id ?? null, kind: input.type, detail: input.detail?.slice(0, 1000) ?? null, now });
+      await r.bounces.record({ emailHash: hash, deliveryId: delivery?.id ?? null, kind: input.type, detail: input.detail?.slice(0, 1000) ?? null, now });
       let suppressed = false;
       let unsubscribed = 0;
       if (input.type === 'hard') {
         await r.suppressions.add(hash, 'hard-bounce', input.detail?.slice(0, 200) ?? null, now);
-        if (delivery) await r.digests.markBounced(delivery.id, input.detail ?? 'hard bounce', now);
+        if (delivery) await r.deliveries.markBounced(delivery.id, input.detail ?? 'hard bounce', now);
         suppressed = true;
       } else if (input.type === 'soft') {
-        if ((await r.digests.softBouncesSince(hash, new Date(now.getTime() - SOFT_WINDOW_MS))) >= SOFT_LIMIT) {
+        if ((await r.bounces.softSince(hash, new Date(now.getTime() - SOFT_WINDOW_MS))) >= SOFT_LIMIT) {
           await r.suppressions.add(hash, 'soft-bounce', `${SOFT_LIMIT} soft bounces within 14 days`, now);
           suppressed = true;
         }
@@ -68,10 +68,10 @@ export class BounceService {
         suppressed = true;
         const subscriber = await r.subscribers.findByEmail(normalized);
         if (subscriber) {
-          const topicIds = await r.subscribers.unsubscribe(subscriber.id, null, now);
+          const topicIds = await r.subscriptions.unsubscribe(subscriber.id, null, now);
           unsubscribed = topicIds.length;
           if (topicIds.length > 0) {
-            await r.subscribers.recordConsent(
+            await r.consentEvents.record(
               { subscriberId: subscriber.id, action: 'withdrawn', topics: (await r.topics.findByIds(topicIds)).map((t) => t.slug), termsVersion: null, termsSha256: null, consentText: 'spam complaint', consentMode: null, sourceUrl: null, form: 'email', ip: null, userAgent: null },
               now,
             );

@@ -136,7 +136,7 @@ export class DigestScheduler {
   private async scheduleBatch(batch: DigestRecipient[], frequency: Frequency, now: Date, runId: number): Promise<number> {
     const live = batch.filter((r) => !r.pausedIndefinitely && !(r.pausedUntil && r.pausedUntil > now));
     const hashes = new Map(live.map((r) => [r.id, this.signer.emailHash(r.emailNormalized)]));
-    const suppressed = await this.repos.digests.suppressedAmong([...hashes.values()]);
+    const suppressed = await this.repos.suppressions.suppressedAmong([...hashes.values()]);
     const recipients = live.filter((r) => !suppressed.has(hashes.get(r.id)!));
     if (recipients.length === 0) return 0;
 

@@ -6,7 +6,8 @@ import type { Subscriber } from '../repositories/subscribers.js';
 import type { Clock } from '../clock.js';
 import type { Links } from './links.js';
 import type { DigestPayload } from './digests.js';
-import type { DigestArticleRow, MailRecipient } from '../repositories/digests.js';
+import type { DigestArticleRow } from '../repositories/articles.js';
+import type { MailRecipient } from '../repositories/subscribers.js';
 import type { Topic } from '../repositories/topics.js';
 import type { DigestSection } from '../mail/index.js';
 import type { MailAddress } from '../mail/message.js';
@@ -75,14 +76,14 @@ export class MailComposer {
     for (const d of digests) for (const section of (d.payload as Partial<DigestPayload>).sections ?? []) topicIds.add(section.topicId);
     const digestSubscribers = [...new Set(digests.map((d) => d.subscriberId!))];
     const [recipients, articles, topics, confirmations] = await Promise.all([
-      this.repos.digests.mailRecipients(subscriberIds),
+      this.repos.subscribers.mailRecipients(subscriberIds),
       this.repos.digests.articlesForDeliveries(digests.map((d) => d.id)),
       topicIds.size > 0 ? this.repos.topics.findByIds([...topicIds]) : Promise.resolve([]),
-      this.repos.digests.confirmations(digestSubscribers),
+      this.repos.subscriptions.confirmations(digestSubscribers),
     ]);
     const prepared: ComposeBatch = { recipients, articles, topics: new Map(topics.map((t) => [t.id, t])), confirmations };
     if (batch.some((d) => d.kind === 'test')) {
-      prepared.testArticles = this.repos.digests.recentArticles(Math.min(5, this.opts.maxItems));
+      prepared.testArticles = this.repos.articles.newestDigestRows(Math.min(5, this.opts.maxItems));
       prepared.testArticles.catch(() => {}); // awaited (and its error surfaced) by composeTest
     }
     return prepared;
@@ -125,7 +126,7 @@ export class MailComposer {
   /** A sample digest of the newest articles, to check how mail looks (admin "send test"). */
   private async composeTest(delivery: Delivery, to: string, batch?: ComposeBatch): Promise<Composition> {
     const now = this.clock.now();
-    const articles = await (batch?.testArticles ?? this.repos.digests.recentArticles(Math.min(5, this.opts.maxItems)));
+    const articles = await (batch?.testArticles ?? this.repos.articles.newestDigestRows(Math.min(5, this.opts.maxItems)));
     const manage = `${this.opts.baseUrl}/manage`;
     const rendered = this.templates.render('digest', {
       lang: 'en',
@@ -178,7 +179,7 @@ export class MailComposer {
       sections,
       articleCount,
       topicNames: sections.map((s) => s.topic.name),
-      confirmedAt: lookups?.confirmations ? earliest(lookups.confirmations, topicIds) : await this.repos.digests.confirmedSince(subscriber.id, topicIds),
+      confirmedAt: lookups?.confirmations ? earliest(lookups.confirmations, topicIds) : await this.repos.subscriptions.confirmedSince(subscriber.id, topicIds),
       frequency: payload.frequency,
       preferencesUrl: this.links.preferencesUrl(subscriber.id, now),
       unsubscribeUrl: this.links.unsubscribeUrl(subscriber.id, null, now),
@@ -209,7 +210,7 @@ export class MailComposer {
     switch (delivery.kind) {
       case 'confirmation': {
         const { requestId } = delivery.payload as { requestId: number };
-        const req = await this.repos.subscribers.findConfirmationRequest(requestId);
+        const req = await this.repos.confirmationRequests.find(requestId);
         if (!req || req.usedAt) return { cancel: 'confirmation already answered' };
         if (req.expiresAt <= now) return { cancel: 'confirmation expired before it could be sent' };
         const topics = await this.repos.topics.findByIds(req.topicIds);

@@ -1,5 +1,5 @@
 import type { PromptEvent } from '../db/types.js';
-import type { PromptCountsRepository } from '../repositories/misc.js';
+import type { PromptCountsRepository } from '../repositories/prompt-counts.js';
 import type { Logger } from '../logger.js';
 
 /**

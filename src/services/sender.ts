@@ -226,7 +226,7 @@ export class DeliverySender {
   private async prepare(claimed: Delivery[]): Promise<PreparedBatch> {
     const hashes = new Map<number, string>();
     for (const d of claimed) if (d.toAddress) hashes.set(d.id, this.signer.emailHash(normalizeEmail(d.toAddress)));
-    const [compose, suppressed] = await Promise.all([this.composer.prepare(claimed), this.repos.digests.suppressedAmong([...new Set(hashes.values())])]);
+    const [compose, suppressed] = await Promise.all([this.composer.prepare(claimed), this.repos.suppressions.suppressedAmong([...new Set(hashes.values())])]);
     return { compose, hashes, suppressed };
   }
 

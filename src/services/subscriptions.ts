@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { Repositories } from '../repositories/index.js';
-import type { Subscriber, Subscription, ConsentEvent, SignupWrite } from '../repositories/subscribers.js';
+import type { Subscriber, SignupWrite } from '../repositories/subscribers.js';
+import type { Subscription } from '../repositories/subscriptions.js';
+import type { ConsentEvent } from '../repositories/consent-events.js';
 import type { Delivery, MailQuota } from '../repositories/deliveries.js';
 import type { Topic } from '../repositories/topics.js';
 import type { ConsentForm, Frequency } from '../db/types.js';
@@ -173,7 +175,7 @@ export class SubscriptionService {
 
   async confirmState(token: string): Promise<ConfirmState> {
     const id = this.links.parseConfirm(token);
-    const req = id === undefined ? undefined : await this.repos.subscribers.findConfirmationRequest(id);
+    const req = id === undefined ? undefined : await this.repos.confirmationRequests.find(id);
     if (!req) return { state: 'invalid' };
     const topics = await this.repos.topics.findByIds(req.topicIds);
     if (req.usedAt) return { state: 'used', outcome: req.outcome, topics, subscriberId: req.subscriberId };
@@ -199,7 +201,7 @@ export class SubscriptionService {
     if (id === undefined) return { state: 'invalid' };
     const now = this.clock.now();
     return this.repos.transaction(async (r) => {
-      const req = await r.subscribers.findConfirmationRequest(id, true);
+      const req = await r.confirmationRequests.find(id, true);
       if (!req) return { state: 'invalid' as const };
       const topics = await r.topics.findByIds(req.topicIds);
       if (req.usedAt) return { state: 'used' as const, outcome: req.outcome, topics, subscriberId: req.subscriberId };
@@ -207,14 +209,14 @@ export class SubscriptionService {
       const terms = await r.terms.current();
       const changed =
         outcome === 'confirmed'
-          ? await r.subscribers.activate(req.subscriberId, req.topicIds, now)
-          : await r.subscribers.removePending(req.subscriberId, req.topicIds);
+          ? await r.subscriptions.activate(req.subscriberId, req.topicIds, now)
+          : await r.subscriptions.removePending(req.subscriberId, req.topicIds);
       if (outcome === 'declined') {
         await r.subscribers.updateSettings(req.subscriberId, { declinedUntil: new Date(now.getTime() + this.opts.declineQuietDays * 86_400_000) });
       }
-      await r.subscribers.useConfirmationRequest(req.id, outcome, now);
+      await r.confirmationRequests.use(req.id, outcome, now);
       this.metrics?.confirmations.inc({ outcome });
-      await r.subscribers.recordConsent(
+      await r.consentEvents.record(
         {
           subscriberId: req.subscriberId,
           action: outcome,
@@ -243,7 +245,7 @@ export class SubscriptionService {
     if (link === undefined || link === 'expired') return link;
     const subscriber = await this.repos.subscribers.findById(link.subscriberId);
     if (!subscriber) return undefined;
-    const receiving = (await this.repos.subscribers.subscriptions(subscriber.id)).filter((s) => s.status === 'active' || s.status === 'pending').map((s) => s.topicName);
+    const receiving = (await this.repos.subscriptions.forSubscriber(subscriber.id)).filter((s) => s.status === 'active' || s.status === 'pending').map((s) => s.topicName);
     return { subscriber, topics: link.topicIds === null ? null : await this.repos.topics.findByIds(link.topicIds), receiving };
   }
 
@@ -261,7 +263,7 @@ export class SubscriptionService {
     return this.repos.transaction(async (r) => {
       const subscriber = await r.subscribers.findById(link.subscriberId);
       if (!subscriber) return { ok: true, all, changed: [] }; // erased: nothing left to unsubscribe
-      const changed = await r.subscribers.unsubscribe(subscriber.id, topicIds, now);
+      const changed = await r.subscriptions.unsubscribe(subscriber.id, topicIds, now);
       if (changed.length === 0) return { ok: true, all, changed: [] };
       const slugs = (await r.topics.findByIds(changed)).map((t) => t.slug);
       await this.recordWithdrawal(r, subscriber.id, slugs, opts.channel, meta, now);
@@ -271,7 +273,7 @@ export class SubscriptionService {
 
   private async recordWithdrawal(r: Repositories, subscriberId: number, slugs: string[], form: ConsentForm, meta: RequestMeta, now: Date) {
     this.metrics?.unsubscribes.inc({ channel: form }, slugs.length);
-    await r.subscribers.recordConsent(
+    await r.consentEvents.record(
       { subscriberId, action: 'withdrawn', topics: slugs, termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form, ip: meta.ip, userAgent: meta.userAgent?.slice(0, 500) ?? null },
       now,
     );
@@ -287,7 +289,7 @@ export class SubscriptionService {
   async preferences(subscriber: Subscriber): Promise<PreferencesView> {
     return {
       subscriber,
-      subscriptions: await this.repos.subscribers.subscriptions(subscriber.id),
+      subscriptions: await this.repos.subscriptions.forSubscriber(subscriber.id),
       topics: await this.repos.topics.list({ status: 'active' }),
     };
   }
@@ -304,7 +306,7 @@ export class SubscriptionService {
     if (unknown.length > 0) throw new DomainError(400, 'unknown_topics', `Unknown or archived topics: ${unknown.join(', ')}`, [{ path: 'topics', message: 'unknown or archived' }]);
     const terms = await this.terms.current();
     await this.repos.transaction(async (r) => {
-      const subs = await r.subscribers.subscriptions(subscriber.id);
+      const subs = await r.subscriptions.forSubscriber(subscriber.id);
       const on: string[] = [];
       const off: number[] = [];
       for (const t of active) {
@@ -312,15 +314,15 @@ export class SubscriptionService {
         const isOn = sub?.status === 'active';
         const frequency = changes.frequencies[t.slug] ?? sub?.frequency ?? 'daily';
         if (wanted.has(t.slug) && !isOn) {
-          await r.subscribers.activateDirect(subscriber.id, t.id, frequency, now);
+          await r.subscriptions.activateDirect(subscriber.id, t.id, frequency, now);
           on.push(t.slug);
         } else if (!wanted.has(t.slug) && (isOn || sub?.status === 'pending')) {
           off.push(t.id);
         } else if (isOn && sub && sub.frequency !== frequency) {
-          await r.subscribers.setFrequency(subscriber.id, t.id, frequency, now);
+          await r.subscriptions.setFrequency(subscriber.id, t.id, frequency, now);
         }
       }
-      const withdrawn = await r.subscribers.unsubscribe(subscriber.id, off, now);
+      const withdrawn = await r.subscriptions.unsubscribe(subscriber.id, off, now);
       await r.subscribers.updateSettings(subscriber.id, {
         timeZone: changes.timeZone,
         digestHour: changes.digestHour,
@@ -331,7 +333,7 @@ export class SubscriptionService {
       if (withdrawn.length > 0) {
         await this.recordWithdrawal(r, subscriber.id, active.filter((t) => withdrawn.includes(t.id)).map((t) => t.slug), 'preferences', meta, now);
       }
-      await r.subscribers.recordConsent(
+      await r.consentEvents.record(
         {
           subscriberId: subscriber.id,
           action: 'preferences-changed',
@@ -353,7 +355,7 @@ export class SubscriptionService {
   async unsubscribeAll(subscriber: Subscriber, channel: ConsentForm, meta: RequestMeta): Promise<string[]> {
     const now = this.clock.now();
     return this.repos.transaction(async (r) => {
-      const changed = await r.subscribers.unsubscribe(subscriber.id, null, now);
+      const changed = await r.subscriptions.unsubscribe(subscriber.id, null, now);
       const slugs = (await r.topics.findByIds(changed)).map((t) => t.slug);
       if (slugs.length > 0) await this.recordWithdrawal(r, subscriber.id, slugs, channel, meta, now);
       return slugs;
@@ -366,8 +368,8 @@ export class SubscriptionService {
     if (!subscriber) return undefined;
     return {
       subscriber,
-      subscriptions: await this.repos.subscribers.subscriptions(subscriberId),
-      consentEvents: await this.repos.subscribers.consentHistory(subscriberId),
+      subscriptions: await this.repos.subscriptions.forSubscriber(subscriberId),
+      consentEvents: await this.repos.consentEvents.history(subscriberId),
       deliveries: await this.repos.deliveries.listForSubscriber(subscriberId, 1000),
     };
   }
@@ -383,10 +385,10 @@ export class SubscriptionService {
       const subscriber = await r.subscribers.findById(subscriberId);
       if (!subscriber) return false;
       await r.suppressions.add(this.links.signer.emailHash(subscriber.emailNormalized), 'erased', null, now);
-      await r.subscribers.deleteConsentHistory(subscriber.id);
+      await r.consentEvents.deleteForSubscriber(subscriber.id);
       await r.deliveries.anonymiseForSubscriber(subscriber.id);
       await r.subscribers.delete(subscriber.id);
-      await r.subscribers.recordConsent(
+      await r.consentEvents.record(
         { subscriberId: null, action: 'erased', topics: [], termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form: channel, ip: null, userAgent: null },
         now,
       );

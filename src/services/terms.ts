@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Marked } from 'marked';
 import { DomainError, notFound } from '../errors.js';
 import type { Repositories } from '../repositories/index.js';
-import type { TermsVersion } from '../repositories/misc.js';
+import type { TermsVersion } from '../repositories/terms.js';
 import type { Clock } from '../clock.js';
 import { escapeHtml } from '../http/html.js';
 

@@ -73,7 +73,7 @@ describe.skipIf(!HAS_CHROMIUM)('hosted pages in Chromium', () => {
     await page.getByText('Your preferences are saved.').waitFor();
     const subscriber = (await app.ctx.repos.subscribers.findByEmail('hosted@example.com'))!;
     expect(subscriber.pausedIndefinitely).toBe(true);
-    expect((await app.ctx.repos.subscribers.subscriptions(subscriber.id)).filter((s) => s.status === 'active').map((s) => s.topicSlug)).toEqual(['energy', 'japan', 'nato']);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(subscriber.id)).filter((s) => s.status === 'active').map((s) => s.topicSlug)).toEqual(['energy', 'japan', 'nato']);
 
     await page.getByRole('button', { name: 'Erase my data…' }).click();
     expect(await seriousAxeViolations(page)).toEqual([]);
@@ -102,6 +102,6 @@ describe.skipIf(!HAS_CHROMIUM)('hosted pages in Chromium', () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Unsubscribe' }).click();
     await page.getByRole('heading', { name: 'You are unsubscribed' }).waitFor();
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).every((s) => s.status === 'unsubscribed')).toBe(true);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).every((s) => s.status === 'unsubscribed')).toBe(true);
   });
 });

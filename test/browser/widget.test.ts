@@ -155,8 +155,8 @@ describe.skipIf(!HAS_CHROMIUM)('signup widget in Chromium', () => {
     if (!subscriber) return undefined;
     return {
       subscriber,
-      subscriptions: await target.ctx.repos.subscribers.subscriptions(subscriber.id),
-      consent: await target.ctx.repos.subscribers.consentHistory(subscriber.id),
+      subscriptions: await target.ctx.repos.subscriptions.forSubscriber(subscriber.id),
+      consent: await target.ctx.repos.consentEvents.history(subscriber.id),
     };
   }
 

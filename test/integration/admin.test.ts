@@ -319,7 +319,7 @@ describe('console changes are audited', () => {
     const created = await c.post('/admin/tokens', { name: 'CMS', scopes: ['ingest'] });
     expect(created.status).toBe(200);
     const token = /id="new-token" class="token" readonly value="(ta_[\w-]+)"/.exec(created.text)![1]!;
-    const record = (await app.ctx.repos.admin.listTokens()).find((t) => t.name === 'CMS')!;
+    const record = (await app.ctx.repos.tokens.list()).find((t) => t.name === 'CMS')!;
     expect(record.scopes).toEqual(['ingest']);
     expect((await fetch(`${app.url}/api/v1/articles`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect((await c.get('/admin/tokens')).text).not.toContain(token);

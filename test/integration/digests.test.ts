@@ -208,7 +208,7 @@ describe('digests', () => {
     const oneClick = await fetch(header, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     expect(oneClick.status).toBe(200);
     const sub = (await app.ctx.repos.subscribers.findByEmail(email))!;
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => [s.topicSlug, s.status])).toEqual([
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).map((s) => [s.topicSlug, s.status])).toEqual([
       ['japan', 'unsubscribed'],
       ['nato', 'unsubscribed'],
     ]);
@@ -267,7 +267,7 @@ describe('bounces and complaints', () => {
     const complaint = await bouncer.post('/api/v1/bounces', { email: 'daily@example.com', type: 'complaint' });
     expect(complaint.body).toMatchObject({ suppressed: true, unsubscribed: 1 });
     const daily = (await app.ctx.repos.subscribers.findByEmail('daily@example.com'))!;
-    expect((await app.ctx.repos.subscribers.subscriptions(daily.id)).every((s) => s.status === 'unsubscribed')).toBe(true);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(daily.id)).every((s) => s.status === 'unsubscribed')).toBe(true);
 
     // VERP: the return path names the delivery.
     const other = (await app.ctx.repos.deliveries.list({ status: 'sent', kind: 'digest', limit: 50 })).find((d) => d.toAddress === 'weekly@example.com')!;

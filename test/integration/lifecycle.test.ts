@@ -46,7 +46,7 @@ describe('signup, confirmation mail and double opt-in', () => {
 
     const sub = (await subscriber('reader.one@example.com'))!;
     expect(sub.email).toBe('Reader.One@Example.com');
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => [s.topicSlug, s.status, s.frequency])).toEqual([
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).map((s) => [s.topicSlug, s.status, s.frequency])).toEqual([
       ['japan', 'pending', 'instant'],
       ['nato', 'pending', 'instant'],
     ]);
@@ -75,24 +75,24 @@ describe('signup, confirmation mail and double opt-in', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     expect(await page.text()).toContain('<form method="post"');
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).every((s) => s.status === 'pending')).toBe(true);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).every((s) => s.status === 'pending')).toBe(true);
 
     const confirmed = await fetch(confirmUrl, { method: 'POST' });
     expect(confirmed.status).toBe(200);
     expect(await confirmed.text()).toContain("You're subscribed");
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).every((s) => s.status === 'active' && s.confirmedAt)).toBe(true);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).every((s) => s.status === 'active' && s.confirmedAt)).toBe(true);
 
     // Single-use and harmless twice.
     const again = await fetch(confirmUrl, { method: 'POST' });
     expect(again.status).toBe(200);
-    const history = await app.ctx.repos.subscribers.consentHistory(sub.id);
+    const history = await app.ctx.repos.consentEvents.history(sub.id);
     expect(history.map((e) => e.action)).toEqual(['requested', 'confirmed']);
   });
 
   it('records every field of the consent event', async () => {
     await signup({ email: 'consent@example.com', topics: ['energy'] });
     const sub = (await subscriber('consent@example.com'))!;
-    const [event] = await app.ctx.repos.subscribers.consentHistory(sub.id);
+    const [event] = await app.ctx.repos.consentEvents.history(sub.id);
     const terms = (await app.ctx.repos.terms.current())!;
     expect(event).toMatchObject({
       action: 'requested',
@@ -114,7 +114,7 @@ describe('signup, confirmation mail and double opt-in', () => {
     const res = await signup({ email: 'form@example.com', topics: ['japan', 'energy'] }, { contentType: 'form' });
     expect(res.status).toBe(202);
     const sub = (await subscriber('form@example.com'))!;
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan']);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan']);
     await sendQueued();
   });
 
@@ -123,7 +123,7 @@ describe('signup, confirmation mail and double opt-in', () => {
     const [mail] = await sendQueued();
     expect(mail!.subject).toBe('Confirm your alerts: Energy');
     const sub = (await subscriber('reader.one@example.com'))!;
-    const subs = await app.ctx.repos.subscribers.subscriptions(sub.id);
+    const subs = await app.ctx.repos.subscriptions.forSubscriber(sub.id);
     expect(subs.find((s) => s.topicSlug === 'energy')!.status).toBe('pending');
     expect(subs.find((s) => s.topicSlug === 'japan')!.status).toBe('active');
   });
@@ -144,7 +144,7 @@ describe('decline', () => {
     expect($('main').text()).toContain('NATO');
     expect($('main').text()).toContain('30 days');
     const sub = (await subscriber('not-me@example.com'))!;
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => s.status)).toEqual(['pending']);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).map((s) => s.status)).toEqual(['pending']);
 
     // The reader presses the page's one button.
     const form = $('form[method="post"]').filter((_, f) => $(f).find('button').text().includes("this wasn't me"));
@@ -152,8 +152,8 @@ describe('decline', () => {
     const declined = await fetch(new URL(form.attr('action')!, declineUrl), { method: 'POST' });
     expect(declined.status).toBe(200);
     expect(await declined.text()).toContain('Thanks for letting us know');
-    expect(await app.ctx.repos.subscribers.subscriptions(sub.id)).toEqual([]);
-    expect((await app.ctx.repos.subscribers.consentHistory(sub.id)).map((e) => e.action)).toEqual(['requested', 'declined']);
+    expect(await app.ctx.repos.subscriptions.forSubscriber(sub.id)).toEqual([]);
+    expect((await app.ctx.repos.consentEvents.history(sub.id)).map((e) => e.action)).toEqual(['requested', 'declined']);
     expect((await fetch(declineUrl)).status).toBe(200); // answered: says so, still a page
 
     const again = await signup({ email: 'not-me@example.com', topics: ['nato'] });
@@ -192,7 +192,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(first.status).toBe(200);
     const second = await fetch(japanOnly, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     expect(second.status).toBe(200);
-    const subs = await app.ctx.repos.subscribers.subscriptions(sub.id);
+    const subs = await app.ctx.repos.subscriptions.forSubscriber(sub.id);
     expect(subs.find((s) => s.topicSlug === 'japan')!.status).toBe('unsubscribed');
     expect(subs.find((s) => s.topicSlug === 'nato')!.status).toBe('active');
 
@@ -201,9 +201,9 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     multipart.set('List-Unsubscribe', 'One-Click');
     const viaMultipart = await fetch(all, { method: 'POST', redirect: 'manual', body: multipart });
     expect(viaMultipart.status).toBe(200);
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).every((s) => s.status === 'unsubscribed')).toBe(true);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).every((s) => s.status === 'unsubscribed')).toBe(true);
 
-    const withdrawals = (await app.ctx.repos.subscribers.consentHistory(sub.id)).filter((e) => e.action === 'withdrawn');
+    const withdrawals = (await app.ctx.repos.consentEvents.history(sub.id)).filter((e) => e.action === 'withdrawn');
     expect(withdrawals.map((e) => [e.topics, e.form])).toEqual([
       [['japan'], 'one-click'],
       [['nato'], 'one-click'],
@@ -275,14 +275,14 @@ describe('uniform answers, limits and traps', () => {
 
     for (let i = 0; i < 40; i++) {
       const sub = (await subscriber(`burst-${i}@example.com`))!;
-      expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => [s.topicSlug, s.status, s.frequency])).toEqual(
+      expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).map((s) => [s.topicSlug, s.status, s.frequency])).toEqual(
         i % 2 === 0 ? [['japan', 'pending', 'weekly']] : [['energy', 'pending', 'weekly'], ['nato', 'pending', 'weekly']],
       );
-      expect((await app.ctx.repos.subscribers.consentHistory(sub.id)).map((e) => e.action)).toEqual(['requested']);
+      expect((await app.ctx.repos.consentEvents.history(sub.id)).map((e) => e.action)).toEqual(['requested']);
     }
     const dup = (await subscriber('burst-dup@example.com'))!;
-    expect((await app.ctx.repos.subscribers.consentHistory(dup.id)).filter((e) => e.action === 'requested')).toHaveLength(4);
-    expect((await app.ctx.repos.subscribers.subscriptions(dup.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan', 'nato']);
+    expect((await app.ctx.repos.consentEvents.history(dup.id)).filter((e) => e.action === 'requested')).toHaveLength(4);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(dup.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan', 'nato']);
     expect(await subscriber('burst-suppressed@example.com')).toBeUndefined();
 
     const mails = await sendQueued();
@@ -321,7 +321,7 @@ describe('uniform answers, limits and traps', () => {
     } finally {
       await holder.end();
     }
-    expect((await app.ctx.repos.subscribers.subscriptions(sub.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan', 'nato']);
+    expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).map((s) => s.topicSlug)).toEqual(['energy', 'japan', 'nato']);
     expect((await sendQueued()).map(flows().recipient)).toEqual(['race@example.com']);
   });
 
@@ -416,7 +416,7 @@ describe('expiry, preferences, manage links and erasure', () => {
     ]);
     const saved = await fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
     expect(saved.status).toBe(303);
-    const subs = await app.ctx.repos.subscribers.subscriptions(sub.id);
+    const subs = await app.ctx.repos.subscriptions.forSubscriber(sub.id);
     expect(subs.map((s) => [s.topicSlug, s.status, s.frequency])).toEqual([
       ['energy', 'active', 'instant'],
       ['japan', 'active', 'weekly'],
@@ -425,7 +425,7 @@ describe('expiry, preferences, manage links and erasure', () => {
     const after = (await subscriber('reader.one@example.com'))!;
     expect(after).toMatchObject({ timeZone: 'Asia/Tokyo', digestHour: 7, digestWeekday: 5 });
     expect(after.pausedUntil?.toISOString()).toBe('2030-01-01T00:00:00.000Z');
-    const actions = (await app.ctx.repos.subscribers.consentHistory(sub.id)).map((e) => e.action);
+    const actions = (await app.ctx.repos.consentEvents.history(sub.id)).map((e) => e.action);
     expect(actions.slice(-2)).toEqual(['withdrawn', 'preferences-changed']);
 
     const bad = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'timeZone=Mars%2FOlympus' });
@@ -470,7 +470,7 @@ describe('expiry, preferences, manage links and erasure', () => {
     const erased = await fetch(`${url}/erase`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'confirm=yes' });
     expect(erased.status).toBe(200);
     expect(await subscriber('form@example.com')).toBeUndefined();
-    expect(await app.ctx.repos.subscribers.consentHistory(sub.id)).toEqual([]);
+    expect(await app.ctx.repos.consentEvents.history(sub.id)).toEqual([]);
     const deliveries = await app.ctx.repos.deliveries.listForSubscriber(sub.id);
     expect(deliveries).toEqual([]);
     const { rows } = await (await import('kysely')).sql<{ n: number }>`

@@ -112,7 +112,7 @@ interface State {
 
 async function stateOf(address: string): Promise<State> {
   const subscriber = await app.ctx.repos.subscribers.findByEmail(address);
-  const statuses = subscriber ? Object.fromEntries((await app.ctx.repos.subscribers.subscriptions(subscriber.id)).map((s) => [s.topicSlug, s.status])) : {};
+  const statuses = subscriber ? Object.fromEntries((await app.ctx.repos.subscriptions.forSubscriber(subscriber.id)).map((s) => [s.topicSlug, s.status])) : {};
   const queued: Record<string, number> = {};
   for (const d of await app.ctx.repos.deliveries.list({ status: 'queued', limit: 1000 })) if (d.toAddress === address) queued[d.kind] = (queued[d.kind] ?? 0) + 1;
   return { exists: subscriber !== undefined, statuses, queued, articles: await app.ctx.repos.articles.count() };

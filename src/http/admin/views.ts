@@ -1,4 +1,6 @@
-import type { Subscriber, Subscription, ConsentEvent } from '../../repositories/subscribers.js';
+import type { Subscriber } from '../../repositories/subscribers.js';
+import type { Subscription } from '../../repositories/subscriptions.js';
+import type { ConsentEvent } from '../../repositories/consent-events.js';
 import type { Delivery } from '../../repositories/deliveries.js';
 
 // The JSON shapes of subscribers for the admin API and the console's export download.

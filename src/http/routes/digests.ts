@@ -56,7 +56,7 @@ export function digestsRouter(ctx: AppContext): Router {
     const previews = [];
     for (const payload of await ctx.services.scheduler.pendingFor(id)) {
       const ids = payload.sections.flatMap((s) => s.articleIds);
-      const articles = new Map((await ctx.repos.digests.articlesByIds(ids)).map((a) => [a.id, a]));
+      const articles = new Map((await ctx.repos.articles.digestRows(ids)).map((a) => [a.id, a]));
       const digest = await ctx.services.composer.renderDigest(subscriber, payload, articles);
       if (digest) previews.push({ frequency: payload.frequency, articleCount: ids.length, subject: digest.rendered.subject, html: digest.rendered.html, text: digest.rendered.text });
     }

@@ -5,7 +5,7 @@ import { widgetCors } from '../cors.js';
 import { perIpLimit } from '../rate-limit.js';
 import { actorOf, requireScope } from '../auth.js';
 import { promptEventSchema, signupSchema, termsPublishSchema, widgetConfigQuerySchema } from '../schemas.js';
-import type { TermsVersion } from '../../repositories/misc.js';
+import type { TermsVersion } from '../../repositories/terms.js';
 
 const termsView = (t: TermsVersion) => ({
   version: t.version,

@@ -21,7 +21,7 @@ export function contentRoutes(router: Router, kit: Kit): void {
     const before = q.cursor ? decodeCursor(q.cursor) : undefined;
     const rows = q.topic && !topic ? [] : await ctx.services.articles.list({ topicId: topic?.id, before, limit: 31 });
     const page = rows.slice(0, 30);
-    const matched = await ctx.repos.admin.matchedTopics(page.map((a) => a.id));
+    const matched = await ctx.repos.articles.matchedTopics(page.map((a) => a.id));
     const total = await ctx.repos.articles.count();
     const next = rows.length > 30 ? `/admin/articles?${new URLSearchParams({ ...(topic ? { topic: topic.slug } : {}), cursor: encodeCursor(page[page.length - 1]!) })}` : undefined;
     kit.render(req, res, {

@@ -67,7 +67,7 @@ ${list.length === 0
   // ---------------------------------------------------------------- API tokens
 
   const tokensPage = async (req: Request, res: Response, o: { created?: { token: string; name: string; scopes: string[] }; name?: string; scopes?: string[]; issues?: ErrorIssue[]; error?: string; status?: number } = {}) => {
-    const tokens = await ctx.repos.admin.listTokens();
+    const tokens = await ctx.repos.tokens.list();
     const err = (p: string) => issueFor(o.issues ?? [], p);
     const chosen = o.scopes ?? ['ingest'];
     kit.render(req, res, {
@@ -131,7 +131,7 @@ ${tokens.length === 0
   // ---------------------------------------------------------------- audit log
 
   router.get('/audit', async (req, res) => {
-    const entries = await ctx.repos.admin.recentAudit(200);
+    const entries = await ctx.repos.audit.recent(200);
     kit.render(req, res, {
       title: 'Audit log',
       section: 'audit',

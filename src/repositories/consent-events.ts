@@ -1,0 +1,71 @@
+import type { Kysely } from 'kysely';
+import type { ConsentAction, ConsentForm, Database } from '../db/types.js';
+
+export interface ConsentEvent {
+  id: number;
+  subscriberId: number | null;
+  action: ConsentAction;
+  topics: string[];
+  termsVersion: number | null;
+  termsSha256: string | null;
+  consentText: string | null;
+  consentMode: 'checkbox' | 'statement' | null;
+  sourceUrl: string | null;
+  form: ConsentForm | null;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: Date;
+}
+
+export type NewConsentEvent = Omit<ConsentEvent, 'id' | 'createdAt'>;
+
+/** Consent events: append-only (the database refuses updates); erasure may delete them. */
+export class ConsentEventsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async record(e: NewConsentEvent, now: Date): Promise<void> {
+    await this.db.insertInto('consent_events').values({
+      subscriber_id: e.subscriberId,
+      action: e.action,
+      topics: e.topics,
+      terms_version: e.termsVersion,
+      terms_sha256: e.termsSha256,
+      consent_text: e.consentText,
+      consent_mode: e.consentMode,
+      source_url: e.sourceUrl,
+      form: e.form,
+      ip: e.ip,
+      user_agent: e.userAgent,
+      created_at: now,
+    }).execute();
+  }
+
+  async history(subscriberId: number): Promise<ConsentEvent[]> {
+    const rows = await this.db
+      .selectFrom('consent_events')
+      .select(['id', 'subscriber_id', 'action', 'topics', 'terms_version', 'terms_sha256', 'consent_text', 'consent_mode', 'source_url', 'form', 'ip', 'user_agent', 'created_at'])
+      .where('subscriber_id', '=', subscriberId)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      subscriberId: r.subscriber_id,
+      action: r.action,
+      topics: r.topics,
+      termsVersion: r.terms_version,
+      termsSha256: r.terms_sha256,
+      consentText: r.consent_text,
+      consentMode: r.consent_mode,
+      sourceUrl: r.source_url,
+      form: r.form,
+      ip: r.ip,
+      userAgent: r.user_agent,
+      createdAt: r.created_at,
+    }));
+  }
+
+  /** Erasure deletes the consent payloads of a subscriber (DELETE is allowed; UPDATE is not). */
+  async deleteForSubscriber(subscriberId: number): Promise<void> {
+    await this.db.deleteFrom('consent_events').where('subscriber_id', '=', subscriberId).execute();
+  }
+}
