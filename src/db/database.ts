@@ -5,14 +5,17 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { Database } from './types.js';
+import { createCoordination, type Coordination } from './coordination.js';
 
 export type DatabaseEngine = 'postgres' | 'pglite';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
   engine: DatabaseEngine;
-  /** The raw pg pool when on PostgreSQL: LISTEN/NOTIFY and advisory locks need a dedicated client. */
+  /** The raw pg pool when on PostgreSQL (coordination takes its dedicated clients from it). */
   pool?: pg.Pool;
+  /** Advisory locks and LISTEN across processes (no-ops on the embedded database). */
+  coordination: Coordination;
   /** PGlite on a directory: where its files are (the control socket lives beside them). */
   dataDir?: string;
   /** PGlite only: a snapshot of the data directory (tests restore it per file). */
@@ -71,7 +74,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
     // that would crash the process instead of being retried on the next checkout.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, engine: 'postgres', pool, close: () => db.destroy() };
+    return { db, engine: 'postgres', pool, coordination: createCoordination(pool), close: () => db.destroy() };
   }
 
   let dataDir: string | undefined;
@@ -92,6 +95,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
       db,
       engine: 'pglite',
       dataDir,
+      coordination: createCoordination(undefined),
       dumpDataDir: () => pglite.dumpDataDir('none'),
       close: async () => {
         await db.destroy();

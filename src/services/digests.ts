@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { Repositories } from '../repositories/index.js';
 import type { CandidateItem, DigestRecipient, QueuedDigest } from '../repositories/digests.js';
 import { FREQUENCIES, type Frequency } from '../db/types.js';
@@ -7,13 +6,14 @@ import type { Logger } from '../logger.js';
 import { instantSlot, lastDailySlot, lastWeeklySlot, type Slot } from './schedule-time.js';
 import { newMessageId } from './subscriptions.js';
 import type { LinkSigner } from './links.js';
+import type { Coordination } from '../db/coordination.js';
 
 export interface SchedulerOptions {
   instantBatchMinutes: number;
   batchSize: number;
   mailDomain: string;
-  /** PostgreSQL: the advisory lock is held on a dedicated connection from this pool. */
-  pool?: pg.Pool;
+  /** The advisory lock that keeps a second process from scheduling at the same time; without it, runs are unlocked (the unique keys still hold). */
+  coordination?: Coordination;
 }
 
 export interface DigestPayload {
@@ -63,26 +63,16 @@ export class DigestScheduler {
   }
 
   private async runLocked(trigger: 'cron' | 'api' | 'cli' | 'test'): Promise<RunResult> {
-    if (!this.opts.pool) return this.runUnlocked(trigger);
-    const client = await this.opts.pool.connect();
-    try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [SCHEDULER_LOCK_KEY]);
-      if (!rows[0]?.locked) {
-        this.logger.info('another process is scheduling digests; skipping this run');
-        return { runId: null, skipped: true, scanned: 0, queued: 0, ms: 0 };
-      }
-      try {
-        return await this.runUnlocked(trigger);
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [SCHEDULER_LOCK_KEY]);
-      }
-    } finally {
-      client.release();
-    }
+    if (!this.opts.coordination) return this.runUnlocked(trigger);
+    const outcome = await this.opts.coordination.tryWithLock(SCHEDULER_LOCK_KEY, () => this.runUnlocked(trigger));
+    if (outcome.ran) return outcome.value;
+    this.logger.info('another process is scheduling digests; skipping this run');
+    return { runId: null, skipped: true, scanned: 0, queued: 0, ms: 0 };
   }
 
   private async runUnlocked(trigger: 'cron' | 'api' | 'cli' | 'test'): Promise<RunResult> {
-    const started = Date.now();
+    // Run time is a duration, not a time of day: the monotonic clock, whatever the injected one says.
+    const started = performance.now();
     const now = this.clock.now();
     const runId = await this.repos.digests.createRun(trigger, now);
     let scanned = 0;
@@ -111,7 +101,7 @@ export class DigestScheduler {
       await this.repos.digests.finishRun(runId, { status: 'failed', now: this.clock.now(), scanned, queued, error: String(err) });
       throw err;
     }
-    const ms = Date.now() - started;
+    const ms = Math.round(performance.now() - started);
     if (queued > 0) this.logger.info({ runId, scanned, queued, ms }, 'digests queued');
     return { runId, skipped: false, scanned, queued, ms };
   }

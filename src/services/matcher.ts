@@ -1,8 +1,8 @@
-import type pg from 'pg';
 import { frequencyKeys, prepareArticle, TopicIndex, type ArticleInput, type PreparedArticle } from '../matching/index.js';
 import type { Logger } from '../logger.js';
 import type { TopicsRepository } from '../repositories/topics.js';
 import type { ArticlesRepository } from '../repositories/articles.js';
+import type { Coordination, Listener } from '../db/coordination.js';
 
 export interface MatcherDeps {
   topics: TopicsRepository;
@@ -11,8 +11,8 @@ export interface MatcherDeps {
   maxQueryTerms: number;
   /** How often to compare the topic-set version (the fallback where LISTEN is unavailable). */
   syncIntervalMs: number;
-  /** On PostgreSQL: a pool to take a dedicated LISTEN connection from. */
-  pool?: pg.Pool;
+  /** Where topic-change notifications come from (LISTEN on PostgreSQL). */
+  coordination?: Coordination;
   /** How many recent articles measure term rarity for anchor choice. */
   raritySample?: number;
   /** Told after the index took in a change of the topics (made here or in another process). */
@@ -32,19 +32,25 @@ export class MatcherService {
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
   private timer: NodeJS.Timeout | undefined;
-  private listener: { client: pg.PoolClient; release(): void } | undefined;
+  private listener: Listener | undefined;
   private stopped = false;
 
   constructor(private readonly deps: MatcherDeps) {}
 
   async start(): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
     this.index = new TopicIndex({ maxTerms: this.deps.maxQueryTerms, termFrequencies: await this.measureRarity() });
     await this.sync();
-    this.deps.logger.info({ topics: this.index.size, ms: Date.now() - started }, 'topic index built');
+    this.deps.logger.info({ topics: this.index.size, ms: Math.round(performance.now() - started) }, 'topic index built');
     this.timer = setInterval(() => void this.sync(), this.deps.syncIntervalMs);
     this.timer.unref();
-    if (this.deps.pool) await this.listen(this.deps.pool);
+    this.listener = await this.deps.coordination?.listen('topics_changed', {
+      onNotify: () => void this.sync(),
+      // Polling still runs while the listener reconnects.
+      onLost: (err) => this.deps.logger.warn({ err }, 'topic change listener lost its connection'),
+      onFailed: (err) => this.deps.logger.warn({ err }, 'could not LISTEN for topic changes; polling only'),
+    });
+    if (this.stopped) await this.listener?.close();
   }
 
   async stop(): Promise<void> {
@@ -52,14 +58,7 @@ export class MatcherService {
     if (this.timer) clearInterval(this.timer);
     const listener = this.listener;
     this.listener = undefined;
-    if (listener) {
-      try {
-        await listener.client.query('UNLISTEN *');
-      } catch {
-        // the connection is going away anyway
-      }
-      listener.release();
-    }
+    await listener?.close();
     await this.syncing;
   }
 
@@ -142,36 +141,5 @@ export class MatcherService {
       for (const key of frequencyKeys(prepareArticle(a))) bump(key);
     }
     return df;
-  }
-
-  private async listen(pool: pg.Pool): Promise<void> {
-    try {
-      const client = await pool.connect();
-      // A client goes back to the pool once: an error after stop() (the server closing the
-      // connection) or a second error must not release it again.
-      let released = false;
-      const listener = {
-        client,
-        release: () => {
-          if (released) return;
-          released = true;
-          client.release(true);
-        },
-      };
-      client.on('notification', () => void this.sync());
-      client.on('error', (err) => {
-        if (this.listener === listener) this.listener = undefined;
-        listener.release();
-        if (this.stopped) return;
-        // The LISTEN connection dropped: polling still runs; try to listen again shortly.
-        this.deps.logger.warn({ err }, 'topic change listener lost its connection');
-        setTimeout(() => void this.listen(pool), 5000).unref();
-      });
-      await client.query('LISTEN topics_changed');
-      this.listener = listener;
-      if (this.stopped) await this.stop();
-    } catch (err) {
-      this.deps.logger.warn({ err }, 'could not LISTEN for topic changes; polling only');
-    }
   }
 }
