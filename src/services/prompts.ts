@@ -8,6 +8,7 @@ import type { Links } from './links.js';
 import type { Metrics } from '../metrics.js';
 import type { PromptCountBuffer } from './prompt-counts.js';
 import type { ActiveTopicCache } from './topic-cache.js';
+import { fresh } from './cache-age.js';
 
 export interface WidgetConfig {
   topics: { slug: string; name: string; checked: boolean }[];
@@ -93,8 +94,8 @@ export class PromptService {
     // on the old one gets 409 terms_outdated and the widget reloads this).
     const key = `${(await this.terms.current())?.version ?? 0}|${slugs.join(',')}|${article ?? ''}`;
     const hit = this.configCache.get(key);
-    const nowMs = Date.now();
-    if (hit && nowMs - hit.at < TOPICS_CACHE_MS) return hit.value;
+    const nowMs = this.clock.now().getTime();
+    if (hit && fresh(hit.at, nowMs, TOPICS_CACHE_MS)) return hit.value;
     const value = await this.computeConfig(slugs, article);
     if (this.configCache.size >= CONFIG_CACHE_ENTRIES) this.configCache.delete(this.configCache.keys().next().value!);
     this.configCache.set(key, { at: nowMs, value });

@@ -20,17 +20,25 @@ export interface SenderOptions {
   pauseAfterFailures?: number;
 }
 
-/** A token bucket: at most `rate` sends per second, bursts up to one second's worth. */
+/**
+ * A token bucket: at most `rate` sends per second, bursts up to one second's worth. It refills
+ * by the injected clock (so a frozen test clock with a rate set would wait for ever: tests that
+ * freeze the clock leave SEND_RATE_PER_SECOND at 0).
+ */
 class TokenBucket {
   private tokens: number;
-  private last = Date.now();
-  constructor(private readonly rate: number) {
+  private last: number;
+  constructor(
+    private readonly rate: number,
+    private readonly clock: Clock,
+  ) {
     this.tokens = rate;
+    this.last = clock.now().getTime();
   }
   async take(): Promise<void> {
     if (this.rate <= 0) return;
     for (;;) {
-      const now = Date.now();
+      const now = this.clock.now().getTime();
       this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
       this.last = now;
       if (this.tokens >= 1) {
@@ -99,11 +107,11 @@ export class DeliverySender {
     private readonly logger: Logger,
     private readonly opts: SenderOptions,
   ) {
-    this.bucket = new TokenBucket(opts.ratePerSecond);
+    this.bucket = new TokenBucket(opts.ratePerSecond, clock);
   }
 
   state(): SenderState {
-    const paused = Date.now() < this.pausedUntil;
+    const paused = this.clock.now().getTime() < this.pausedUntil;
     return { paused, pausedUntil: paused ? new Date(this.pausedUntil) : null, consecutiveFailures: this.consecutiveFailures, pauses: this.pauses };
   }
 
@@ -113,8 +121,8 @@ export class DeliverySender {
    */
   private noteConnectionFailure(): void {
     this.consecutiveFailures++;
-    if (this.consecutiveFailures < (this.opts.pauseAfterFailures ?? 3) || Date.now() < this.pausedUntil) return;
-    this.pausedUntil = Date.now() + this.pauseMs;
+    if (this.consecutiveFailures < (this.opts.pauseAfterFailures ?? 3) || this.clock.now().getTime() < this.pausedUntil) return;
+    this.pausedUntil = this.clock.now().getTime() + this.pauseMs;
     this.pauses++;
     this.logger.warn({ pauseMs: this.pauseMs, failures: this.consecutiveFailures }, 'SMTP relay unreachable: sender paused');
     this.pauseMs = Math.min(this.pauseMs * 2, PAUSE_MAX_MS);
@@ -145,7 +153,7 @@ export class DeliverySender {
     let refilling: Promise<void> | undefined;
     let flushing: Promise<void> = Promise.resolve();
 
-    const canClaim = () => !exhausted && failure === undefined && !signal?.aborted && Date.now() >= this.pausedUntil;
+    const canClaim = () => !exhausted && failure === undefined && !signal?.aborted && this.clock.now().getTime() >= this.pausedUntil;
     const refill = (): Promise<void> =>
       (refilling ??= (async () => {
         try {
@@ -231,9 +239,9 @@ export class DeliverySender {
   }
 
   private async deliver(d: Delivery, batch: PreparedBatch, run: RunState): Promise<'sent' | 'retried' | 'failed' | 'bounced' | 'cancelled'> {
-    if (Date.now() < this.pausedUntil) {
+    if (this.clock.now().getTime() < this.pausedUntil) {
       // Claimed before the pause: back to the queue for when it ends, the attempt not counted.
-      await this.repos.deliveries.release(d.id, this.owner, { now: this.clock.now(), nextAttemptAt: new Date(this.clock.now().getTime() + (this.pausedUntil - Date.now())) });
+      await this.repos.deliveries.release(d.id, this.owner, { now: this.clock.now(), nextAttemptAt: new Date(this.pausedUntil) });
       run.held--;
       return 'retried';
     }

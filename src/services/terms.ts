@@ -5,6 +5,7 @@ import type { Repositories } from '../repositories/index.js';
 import type { TermsVersion } from '../repositories/terms.js';
 import type { Clock } from '../clock.js';
 import { escapeHtml } from '../http/html.js';
+import { fresh } from './cache-age.js';
 
 export const CONSENT_TEXT = {
   checkbox: 'I agree to the Terms & Conditions',
@@ -51,8 +52,8 @@ export class TermsService {
   constructor(private readonly repos: Repositories, private readonly clock: Clock) {}
 
   async current(): Promise<TermsVersion | undefined> {
-    const now = Date.now();
-    if (this.cached && now - this.cached.at < CACHE_MS) return this.cached.value;
+    const now = this.clock.now().getTime();
+    if (this.cached && fresh(this.cached.at, now, CACHE_MS)) return this.cached.value;
     const value = await this.repos.terms.current();
     this.cached = { value, at: now };
     return value;
@@ -63,6 +64,10 @@ export class TermsService {
     const t = await this.current();
     if (!t) throw new DomainError(503, 'terms_unavailable', 'Signups are closed until the Terms & Conditions are published (POST /api/v1/terms)');
     return t;
+  }
+
+  find(version: number): Promise<TermsVersion | undefined> {
+    return this.repos.terms.find(version);
   }
 
   async get(version: number): Promise<TermsVersion> {

@@ -1,4 +1,6 @@
 import type { TopicsRepository, Topic } from '../repositories/topics.js';
+import type { Clock } from '../clock.js';
+import { fresh } from './cache-age.js';
 
 const TTL_MS = 5000;
 
@@ -11,11 +13,14 @@ export class ActiveTopicCache {
   private cached: { at: number; bySlug: Map<string, Topic> } | undefined;
   private listeners: (() => void)[] = [];
 
-  constructor(private readonly topics: TopicsRepository) {}
+  constructor(
+    private readonly topics: TopicsRepository,
+    private readonly clock: Clock,
+  ) {}
 
   async bySlug(): Promise<Map<string, Topic>> {
-    const now = Date.now();
-    if (!this.cached || now - this.cached.at > TTL_MS) {
+    const now = this.clock.now().getTime();
+    if (!this.cached || !fresh(this.cached.at, now, TTL_MS)) {
       const list = await this.topics.list({ status: 'active' });
       this.cached = { at: now, bySlug: new Map(list.map((t) => [t.slug, t])) };
     }
