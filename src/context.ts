@@ -26,6 +26,8 @@ import { PromptCountBuffer } from './services/prompt-counts.js';
 import { ActiveTopicCache } from './services/topic-cache.js';
 import { AdminService } from './services/admin.js';
 import { AdminStatsService } from './services/admin-stats.js';
+import { SystemService } from './services/system.js';
+import { DigestAdminService } from './services/digest-admin.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -44,6 +46,8 @@ export interface Services {
   bounces: BounceService;
   admin: AdminService;
   adminStats: AdminStatsService;
+  digestAdmin: DigestAdminService;
+  system: SystemService;
 }
 
 /**
@@ -67,6 +71,12 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
+/**
+ * What HTTP handlers and jobs receive: the services and the process's plumbing, not the
+ * repositories or the database (DESIGN §4: handlers and jobs go through services).
+ */
+export type HandlerContext = Pick<AppContext, 'config' | 'logger' | 'clock' | 'links' | 'metrics' | 'services' | 'jobs'>;
+
 export interface ContextOverrides {
   logger?: Logger;
   clock?: Clock;
@@ -82,14 +92,14 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     (await openDatabase({ url: config.database.url, pgliteDir: config.database.pgliteDir, poolSize: config.database.poolSize }));
   const repos = createRepositories(database.db);
   const jobs = new JobRegistry(logger);
-  const activeTopics = new ActiveTopicCache(repos.topics);
+  const activeTopics = new ActiveTopicCache(repos.topics, clock);
   const matcher = new MatcherService({
     topics: repos.topics,
     articles: repos.articles,
     logger,
     maxQueryTerms: config.matching.maxQueryTerms,
     syncIntervalMs: config.matching.topicSyncIntervalMs,
-    pool: database.pool,
+    coordination: database.coordination,
     // Any change to topics (name, status, prompt settings) reaches the caches built from them.
     onTopicsChanged: () => activeTopics.invalidate(),
   });
@@ -140,6 +150,12 @@ export async function createContext(config: Config, overrides: ContextOverrides 
   const articles = new ArticleService(repos, matcher, clock, metrics);
   const promptCounts = new PromptCountBuffer(repos.promptCounts, logger, config.lifecycle.promptCountFlushMs);
   const topics = new TopicService(repos, matcher, clock, { maxQueryTerms: config.matching.maxQueryTerms, testDays: config.matching.topicTestDays });
+  const scheduler = new DigestScheduler(repos, signer, clock, logger, {
+    instantBatchMinutes: config.digests.instantBatchMinutes,
+    batchSize: config.digests.batchSize,
+    mailDomain,
+    coordination: database.coordination,
+  });
   const services: Services = {
     tokens: new TokenService(repos, clock),
     topics,
@@ -178,12 +194,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       concurrency: config.sending.concurrency,
       ratePerSecond: config.sending.ratePerSecond,
     }),
-    scheduler: new DigestScheduler(repos, signer, clock, logger, {
-      instantBatchMinutes: config.digests.instantBatchMinutes,
-      batchSize: config.digests.batchSize,
-      mailDomain,
-      pool: database.pool,
-    }),
+    scheduler,
     bounces: new BounceService(repos, signer, clock, config.sending.bounceDomain),
     admin: new AdminService(repos, links, clock, logger, {
       sessionTtlMs: config.admin.sessionTtlMs,
@@ -191,6 +202,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       mailDomain,
     }),
     adminStats: new AdminStatsService(repos, clock),
+    digestAdmin: new DigestAdminService(repos, scheduler, composer, clock, { mailDomain }),
+    system: new SystemService(repos, database.engine),
   };
 
   let closed = false;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import type { AppContext } from '../context.js';
+import type { HandlerContext } from '../context.js';
 import { redactUrl } from '../logger.js';
 import { apiNotFound, errorHandler } from './errors.js';
 import { healthRouter } from './routes/health.js';
@@ -24,7 +24,7 @@ import { demoRouter } from './routes/demo.js';
 const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url));
 const HOT_PATHS = /^\/(widget\.js|api\/v1\/widget-config|api\/v1\/prompt-events)(\?|$)/;
 
-export function createApp(ctx: AppContext): Express {
+export function createApp(ctx: HandlerContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.http.trustProxy);
@@ -94,7 +94,7 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(healthRouter(ctx));
   app.get('/metrics', async (_req, res) => {
-    const depth = await ctx.repos.deliveries.countInFlight();
+    const depth = await ctx.services.system.queueDepth();
     ctx.metrics.queueDepth.set({ status: 'queued' }, depth.queued);
     ctx.metrics.queueDepth.set({ status: 'sending' }, depth.sending);
     ctx.metrics.senderPaused.set(ctx.services.sender.state().paused ? 1 : 0);

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import type { AppContext } from '../context.js';
+import type { HandlerContext } from '../context.js';
 import type { ApiScope } from '../db/types.js';
 import { DomainError } from '../errors.js';
 import { hasScope } from '../services/tokens.js';
@@ -13,7 +13,7 @@ export function actorOf(req: Request): string {
  * Bearer-token authentication with a scope. 401 when no valid token is presented, 403 when the
  * token lacks the scope (admin tokens carry every scope).
  */
-export function requireScope(ctx: AppContext, scope: ApiScope): RequestHandler {
+export function requireScope(ctx: HandlerContext, scope: ApiScope): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);

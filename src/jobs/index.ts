@@ -1,7 +1,7 @@
-import type { AppContext } from '../context.js';
+import type { HandlerContext } from '../context.js';
 
 /** Registers the worker role's jobs. Each job's run() claims, works and records in batches. */
-export function registerWorkerJobs(ctx: AppContext): void {
+export function registerWorkerJobs(ctx: HandlerContext): void {
   ctx.jobs.register({
     name: 'feeds.poll',
     // Every minute: each feed carries its own next poll time (FEED_POLL_MINUTES, back-off).

@@ -8,6 +8,15 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+export interface AuditRecord {
+  id: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: unknown;
+  createdAt: Date;
+}
+
 export class AuditRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -18,7 +27,7 @@ export class AuditRepository {
       .execute();
   }
 
-  async recent(limit: number, actorPrefix?: string): Promise<{ id: number; actor: string; action: string; target: string | null; details: unknown; createdAt: Date }[]> {
+  async recent(limit: number, actorPrefix?: string): Promise<AuditRecord[]> {
     let q = this.db.selectFrom('audit_log').select(['id', 'actor', 'action', 'target', 'details', 'created_at']).orderBy('id', 'desc').limit(limit);
     if (actorPrefix) q = q.where('actor', 'like', `${actorPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     const rows = await q.execute();

@@ -81,6 +81,14 @@ function toDelivery(r: Row): Delivery {
   };
 }
 
+export interface DeliveryListFilter {
+  status?: DeliveryStatus;
+  kind?: DeliveryKind;
+  /** Keyset: only ids below this one (newest first). */
+  beforeId?: number;
+  limit: number;
+}
+
 export class DeliveriesRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -224,7 +232,7 @@ export class DeliveriesRepository {
     return rows.map((r) => toDelivery(r as Row));
   }
 
-  async list(filter: { status?: DeliveryStatus; kind?: DeliveryKind; beforeId?: number; limit: number }): Promise<Delivery[]> {
+  async list(filter: DeliveryListFilter): Promise<Delivery[]> {
     let q = this.db.selectFrom('deliveries').select(COLUMNS);
     if (filter.status) q = q.where('status', '=', filter.status);
     if (filter.kind) q = q.where('kind', '=', filter.kind);

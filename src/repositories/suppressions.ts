@@ -1,6 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Database, SuppressionReason } from '../db/types.js';
 
+export interface Suppression {
+  emailHash: string;
+  reason: SuppressionReason;
+  note: string | null;
+  createdAt: Date;
+}
+
 /** Addresses (as keyed hashes) that must never get mail again, with the reason. */
 export class SuppressionsRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -18,7 +25,7 @@ export class SuppressionsRepository {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async list(limit: number): Promise<{ emailHash: string; reason: SuppressionReason; note: string | null; createdAt: Date }[]> {
+  async list(limit: number): Promise<Suppression[]> {
     const rows = await this.db.selectFrom('suppressions').select(['email_hash', 'reason', 'note', 'created_at']).orderBy('created_at', 'desc').limit(limit).execute();
     return rows.map((r) => ({ emailHash: r.email_hash, reason: r.reason, note: r.note, createdAt: r.created_at }));
   }

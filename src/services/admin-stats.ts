@@ -2,6 +2,8 @@ import type { Repositories } from '../repositories/index.js';
 import type { Clock } from '../clock.js';
 import { utcDay, type DayFigures, type DigestRun, type StatusCounts, type TopicFigures } from '../repositories/stats.js';
 import type { Feed } from '../repositories/feeds.js';
+import type { SubscriptionStatus } from '../db/types.js';
+import { notFound } from '../errors.js';
 
 export interface TopicStats extends Omit<TopicFigures, 'topicId'> {
   /** signups / shown, null when the prompt was never shown. */
@@ -36,6 +38,7 @@ export class AdminStatsService {
   }
 
   async stats(days: number, topic?: string): Promise<{ from: string; to: string; days: DayFigures[]; topics: TopicStats[] }> {
+    if (topic && !(await this.repos.topics.findBySlug(topic))) throw notFound(`Topic "${topic}"`);
     const { from, to } = this.window(days);
     const [daily, perTopic] = await Promise.all([this.repos.stats.daily(from, to, topic), this.repos.stats.perTopic(from, to)]);
     return {
@@ -92,5 +95,18 @@ export class AdminStatsService {
       secondsLeft: left === 0 ? 0 : sentLastMinute > 0 ? Math.ceil((left / sentLastMinute) * 60) : null,
       finished,
     };
+  }
+
+  /** Subscriptions of every topic by status, for the console's topic list. */
+  subscriptionCounts(): Promise<Map<number, Record<SubscriptionStatus, number>>> {
+    return this.repos.stats.subscriptionCounts();
+  }
+
+  deliveryCounts(): Promise<StatusCounts> {
+    return this.repos.stats.deliveryCounts();
+  }
+
+  recentRuns(limit: number): Promise<DigestRun[]> {
+    return this.repos.stats.recentRuns(limit);
   }
 }

@@ -2,6 +2,9 @@ import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type Scry
 import { DomainError, notFound } from '../errors.js';
 import type { Repositories } from '../repositories/index.js';
 import type { AdminSession, AdminUser } from '../repositories/admin.js';
+import type { Subscriber } from '../repositories/subscribers.js';
+import type { Suppression } from '../repositories/suppressions.js';
+import type { AuditRecord } from '../repositories/audit.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { normalizeEmail, type Links } from './links.js';
@@ -204,6 +207,19 @@ export class AdminService {
       await r.audit.record({ actor, action: 'subscriber.resend_confirmation', target: `subscriber:${subscriber.id}`, details: { topicIds, requestId } });
       return { queued: true, topics: topicIds.length };
     });
+  }
+
+  /** Subscribers whose address contains `fragment` (case-insensitive), newest first. */
+  searchSubscribers(fragment: string, limit: number): Promise<Subscriber[]> {
+    return this.repos.subscribers.search(fragment, limit);
+  }
+
+  suppressions(limit: number): Promise<Suppression[]> {
+    return this.repos.suppressions.list(limit);
+  }
+
+  auditLog(limit: number): Promise<AuditRecord[]> {
+    return this.repos.audit.recent(limit);
   }
 
   /** Audited record of an admin downloading a subscriber's data (access, not a change, but personal data leaving). */

@@ -3,6 +3,7 @@ import { prepareArticle, searchText } from '../matching/index.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Article, ArticleListFilter } from '../repositories/articles.js';
 import type { Clock } from '../clock.js';
+import { notFound } from '../errors.js';
 import type { MatcherService } from './matcher.js';
 import type { Metrics } from '../metrics.js';
 
@@ -88,7 +89,24 @@ export class ArticleService {
     });
   }
 
-  list(filter: ArticleListFilter): Promise<Article[]> {
-    return this.repos.articles.list(filter);
+  /** Newest first; with `topic` (a slug), only its matches: an unknown slug is a 404. */
+  async list(filter: Omit<ArticleListFilter, 'topicId'> & { topic?: string }): Promise<Article[]> {
+    const { topic: slug, ...rest } = filter;
+    let topicId: number | undefined;
+    if (slug !== undefined) {
+      const topic = await this.repos.topics.findBySlug(slug);
+      if (!topic) throw notFound(`Topic "${slug}"`);
+      topicId = topic.id;
+    }
+    return this.repos.articles.list({ ...rest, topicId });
+  }
+
+  count(): Promise<number> {
+    return this.repos.articles.count();
+  }
+
+  /** The topics each of these articles matched (the console's article list). */
+  matchedTopics(articleIds: readonly number[]): Promise<Map<number, { slug: string; name: string }[]>> {
+    return this.repos.articles.matchedTopics(articleIds);
   }
 }

@@ -27,6 +27,11 @@ export class TokenService {
   }
 
   /** The live token for a bearer secret, or undefined. The hash lookup is the comparison. */
+  /** Every token, live ones first (the console's list; secrets are never stored). */
+  list(): ReturnType<Repositories['tokens']['list']> {
+    return this.repos.tokens.list();
+  }
+
   async authenticate(secret: string): Promise<ApiToken | undefined> {
     if (!secret.startsWith(PREFIX) || secret.length > 100) return undefined;
     const token = await this.repos.tokens.findActiveByHash(sha256(secret));

@@ -60,6 +60,17 @@ export class TopicService {
     return this.repos.topics.list({ status });
   }
 
+  find(slug: string): Promise<Topic | undefined> {
+    return this.repos.topics.findBySlug(slug);
+  }
+
+  /** A topic page: the topic and its newest articles (older than `before`, keyset). */
+  async page(slug: string, opts: { before?: { publishedAt: Date; id: number }; limit: number }): Promise<{ topic: Topic; articles: Article[] } | undefined> {
+    const topic = await this.find(slug);
+    if (!topic) return undefined;
+    return { topic, articles: await this.repos.articles.list({ topicId: topic.id, before: opts.before, limit: opts.limit }) };
+  }
+
   async get(slug: string): Promise<Topic> {
     const topic = await this.repos.topics.findBySlug(slug);
     if (!topic) throw notFound(`Topic "${slug}"`);

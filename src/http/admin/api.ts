@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { actorOf } from '../auth.js';
 import { idParamSchema, statsQuerySchema, subscriberSearchQuerySchema } from '../schemas.js';
 import { notFound } from '../../errors.js';
@@ -7,26 +7,25 @@ import { requireScopeOrSession } from './session.js';
 import { consentView, deliveryView, exportView, subscriberView, subscriptionView } from './views.js';
 
 /** GET /api/v1/stats: per-day and per-topic figures (DESIGN §5). */
-export function statsApiRouter(ctx: AppContext): Router {
+export function statsApiRouter(ctx: HandlerContext): Router {
   const router = Router();
   router.use(requireScopeOrSession(ctx, 'admin'));
   router.get('/', async (req, res) => {
     const q = statsQuerySchema.parse(req.query);
-    if (q.topic && !(await ctx.repos.topics.findBySlug(q.topic))) throw notFound(`Topic "${q.topic}"`);
     res.json(await ctx.services.adminStats.stats(q.days, q.topic));
   });
   return router;
 }
 
 /** The admin API of subscribers: search, one with its history, export, erasure (DESIGN §5). */
-export function subscribersApiRouter(ctx: AppContext): Router {
+export function subscribersApiRouter(ctx: HandlerContext): Router {
   const router = Router();
   const subscriptions = ctx.services.subscriptions;
   router.use(requireScopeOrSession(ctx, 'admin'));
 
   router.get('/', async (req, res) => {
     const q = subscriberSearchQuerySchema.parse(req.query);
-    const found = await ctx.repos.subscribers.search(q.q, q.limit);
+    const found = await ctx.services.admin.searchSubscribers(q.q, q.limit);
     res.json({ subscribers: found.map(subscriberView) });
   });
 

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { ZodError } from 'zod';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { DomainError, type ErrorIssue } from '../../errors.js';
 import { html, type SafeHtml } from '../html.js';
 import { zodIssues } from '../errors.js';
@@ -11,12 +11,12 @@ import { noticeOf, sendPage, type Section } from './layout.js';
 // validation error into field messages.
 
 export interface Kit {
-  ctx: AppContext;
+  ctx: HandlerContext;
   render(req: Request, res: Response, o: { title: string; section: Section; body: SafeHtml; status?: number; error?: string }): void;
   actor(res: Response): string;
 }
 
-export function makeKit(ctx: AppContext): Kit {
+export function makeKit(ctx: HandlerContext): Kit {
   return {
     ctx,
     render(req, res, o) {

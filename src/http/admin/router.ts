@@ -1,7 +1,7 @@
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { ZodError } from 'zod';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { DomainError } from '../../errors.js';
 import { html } from '../html.js';
 import { requestMeta } from '../meta.js';
@@ -26,7 +26,7 @@ function safeNext(v: unknown): string {
 const wantsJson = (req: Request) => req.path.endsWith('.json') || req.get('accept')?.startsWith('application/json') === true;
 
 /** The admin console at /admin: login, sessions, CSRF, and every page. */
-export function adminRouter(ctx: AppContext): Router {
+export function adminRouter(ctx: HandlerContext): Router {
   const router = Router();
   const secure = ctx.config.admin.secureCookies;
   const names = cookieNames(secure);

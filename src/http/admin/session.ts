@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import type { AdminSession } from '../../repositories/admin.js';
 import { DomainError } from '../../errors.js';
 import { requireScope } from '../auth.js';
@@ -55,7 +55,7 @@ export interface AdminLocals {
 export const adminOf = (res: Response): AdminLocals => res.locals.admin as AdminLocals;
 
 /** Reads the session cookie into res.locals.admin when it names a live session. */
-export function loadSession(ctx: AppContext): RequestHandler {
+export function loadSession(ctx: HandlerContext): RequestHandler {
   const { session: cookie } = cookieNames(ctx.config.admin.secureCookies);
   return async (req, res, next) => {
     const id = parseCookies(req.headers.cookie).get(cookie);
@@ -80,7 +80,7 @@ export function csrfOk(req: Request, session: AdminSession): boolean {
  * the scope, or a logged-in admin. A session may read; a session write must carry its CSRF
  * token in `X-CSRF-Token` (SameSite alone is not relied on).
  */
-export function requireScopeOrSession(ctx: AppContext, scope: ApiScope): RequestHandler {
+export function requireScopeOrSession(ctx: HandlerContext, scope: ApiScope): RequestHandler {
   const load = loadSession(ctx);
   const bearer = requireScope(ctx, scope);
   return async (req, res, next) => {

@@ -1,11 +1,11 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { requireScope } from '../auth.js';
 import { articleCreateSchema, articleListQuerySchema } from '../schemas.js';
 import { articleView, decodeCursor, encodeCursor } from '../views.js';
-import { invalid, notFound } from '../../errors.js';
+import { invalid } from '../../errors.js';
 
-export function articlesRouter(ctx: AppContext): Router {
+export function articlesRouter(ctx: HandlerContext): Router {
   const router = Router();
 
   router.post('/', requireScope(ctx, 'ingest'), async (req, res) => {
@@ -18,16 +18,10 @@ export function articlesRouter(ctx: AppContext): Router {
 
   router.get('/', requireScope(ctx, 'ingest'), async (req, res) => {
     const q = articleListQuerySchema.parse(req.query);
-    let topicId: number | undefined;
-    if (q.topic) {
-      const topic = await ctx.repos.topics.findBySlug(q.topic);
-      if (!topic) throw notFound(`Topic "${q.topic}"`);
-      topicId = topic.id;
-    }
     const before = q.cursor ? decodeCursor(q.cursor) : undefined;
     if (q.cursor && !before) throw invalid('The cursor is invalid', [{ path: 'cursor', message: 'is not a cursor this API returned' }]);
     const articles = await ctx.services.articles.list({
-      topicId,
+      topic: q.topic,
       since: q.since ? new Date(q.since) : undefined,
       until: q.until ? new Date(q.until) : undefined,
       before,

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { demoArticles } from '../../services/demo.js';
 import { formatDate, html, page } from '../html.js';
 
@@ -7,7 +7,7 @@ import { formatDate, html, page } from '../html.js';
  * Development only: the sample article as a reader would see it, with the signup box embedded
  * exactly as a publisher would embed it, and a button that publishes fresh sample articles.
  */
-export function demoRouter(ctx: AppContext): Router {
+export function demoRouter(ctx: HandlerContext): Router {
   const router = Router();
   const publisherName = ctx.config.mail.publisherName;
 

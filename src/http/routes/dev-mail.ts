@@ -1,14 +1,14 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { formatDate, html, page } from '../html.js';
 
 /** The development outbox (never mounted in production): every mail the service "sent". */
-export function devMailRouter(ctx: AppContext): Router {
+export function devMailRouter(ctx: HandlerContext): Router {
   const router = Router();
   const publisherName = ctx.config.mail.publisherName;
 
   router.get('/dev/mail', async (_req, res) => {
-    const messages = await ctx.repos.outbox.list(200);
+    const messages = await ctx.services.system.outbox(200);
     res.type('html').send(
       page({
         title: 'Development outbox',
@@ -25,7 +25,7 @@ export function devMailRouter(ctx: AppContext): Router {
   });
 
   router.get('/dev/mail/:id', async (req, res) => {
-    const m = /^\d+$/.test(req.params.id) ? await ctx.repos.outbox.find(Number(req.params.id)) : undefined;
+    const m = /^\d+$/.test(req.params.id) ? await ctx.services.system.outboxMessage(Number(req.params.id)) : undefined;
     if (!m) {
       res.status(404).type('html').send(page({ title: 'Not found', publisherName, body: html`<h1>No such message</h1><p><a href="/dev/mail">Back to the outbox</a></p>` }));
       return;
@@ -48,7 +48,7 @@ export function devMailRouter(ctx: AppContext): Router {
   });
 
   router.get('/dev/mail/:id/html', async (req, res) => {
-    const m = /^\d+$/.test(req.params.id) ? await ctx.repos.outbox.find(Number(req.params.id)) : undefined;
+    const m = /^\d+$/.test(req.params.id) ? await ctx.services.system.outboxMessage(Number(req.params.id)) : undefined;
     if (!m) {
       res.status(404).end();
       return;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { html, page, type SafeHtml } from '../html.js';
 import { buildOpenApiDocument, type OpenApiDocument } from '../openapi.js';
 
@@ -13,7 +13,7 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 // A JSON Schema as the generator writes it: loose on purpose, the page only reads it.
 type Schema = Record<string, any>;
 
-export function docsRouter(ctx: AppContext): Router {
+export function docsRouter(ctx: HandlerContext): Router {
   const router = Router();
   let doc: OpenApiDocument | undefined;
   let json: string | undefined;

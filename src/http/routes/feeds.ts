@@ -1,10 +1,10 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { actorOf, requireScope } from '../auth.js';
 import { feedCreateSchema, idParamSchema } from '../schemas.js';
 import { feedView } from '../views.js';
 
-export function feedsRouter(ctx: AppContext): Router {
+export function feedsRouter(ctx: HandlerContext): Router {
   const router = Router();
   router.use(requireScope(ctx, 'admin'));
 

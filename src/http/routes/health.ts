@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 
-export function healthRouter(ctx: AppContext): Router {
+export function healthRouter(ctx: HandlerContext): Router {
   const router = Router();
 
   // Liveness: the process answers. Never touches the database, so a slow database does not get
@@ -12,18 +12,10 @@ export function healthRouter(ctx: AppContext): Router {
 
   // Readiness: the database answers and every migration on disk is applied.
   router.get('/readyz', async (_req, res) => {
-    try {
-      await ctx.repos.system.ping();
-    } catch {
-      res.status(503).json({ status: 'unavailable', database: 'unreachable' });
-      return;
-    }
-    const pending = await ctx.repos.system.pendingMigrations();
-    if (pending.length > 0) {
-      res.status(503).json({ status: 'unavailable', database: 'ok', pendingMigrations: pending });
-      return;
-    }
-    res.json({ status: 'ready', database: 'ok', engine: ctx.database.engine });
+    const r = await ctx.services.system.readiness();
+    if (r.ready) res.json({ status: 'ready', database: 'ok', engine: r.engine });
+    else if (r.reason === 'database-unreachable') res.status(503).json({ status: 'unavailable', database: 'unreachable' });
+    else res.status(503).json({ status: 'unavailable', database: 'ok', pendingMigrations: r.pendingMigrations });
   });
 
   return router;

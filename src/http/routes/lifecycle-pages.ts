@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { ZodError } from 'zod';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { DomainError, type ErrorIssue } from '../../errors.js';
 import { html, page, formatDate, SafeHtml } from '../html.js';
 import { acceptBodies, requestMeta } from '../meta.js';
@@ -24,7 +24,7 @@ const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frida
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? v.split(',') : []);
 
 /** Reader-facing pages that work without JavaScript: hosted signup, confirm, unsubscribe, preferences. */
-export function lifecyclePagesRouter(ctx: AppContext): Router {
+export function lifecyclePagesRouter(ctx: HandlerContext): Router {
   const router = Router();
   const { subscriptions, prompts, terms } = ctx.services;
   const publisherName = ctx.config.mail.publisherName;
@@ -346,7 +346,7 @@ export function lifecyclePagesRouter(ctx: AppContext): Router {
   // ---------------------------------------------------------------- terms
 
   const termsPage = async (res: Response, version?: number) => {
-    const t = version === undefined ? await terms.current() : await ctx.repos.terms.find(version);
+    const t = version === undefined ? await terms.current() : await terms.find(version);
     if (!t) return send(res, 404, 'Terms not found', html`<h1>Terms &amp; Conditions</h1><p>${version === undefined ? 'No terms have been published yet.' : 'There is no such version.'}</p>`);
     const current = await terms.current();
     send(res, 200, t.title, html`<article class="terms">

@@ -1,29 +1,27 @@
 import { Router } from 'express';
 import { Feed } from 'feed';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { slugSchema } from '../schemas.js';
 import { decodeCursor, encodeCursor } from '../views.js';
 import { formatDate, html, page } from '../html.js';
-import type { Topic } from '../../repositories/topics.js';
 
 const PAGE_SIZE = 20;
 const FEED_SIZE = 50;
 
-export function pagesRouter(ctx: AppContext): Router {
+export function pagesRouter(ctx: HandlerContext): Router {
   const router = Router();
   const publisherName = ctx.config.mail.publisherName;
 
-  async function topicOr404(slug: string): Promise<Topic | undefined> {
-    const parsed = slugSchema.safeParse(slug);
-    return parsed.success ? ctx.repos.topics.findBySlug(parsed.data) : undefined;
-  }
+  // A slug that cannot be one is as unknown as one that is not there.
+  const topicPage = (slug: string, opts: Parameters<typeof ctx.services.topics.page>[1]) =>
+    slugSchema.safeParse(slug).success ? ctx.services.topics.page(slug, opts) : Promise.resolve(undefined);
 
   const notFoundPage = (title: string) =>
     page({ title, publisherName, body: html`<h1>${title}</h1><p>There is no such topic. <a href="/">Back to the start</a>.</p>` });
 
   // The start page: every topic one can follow.
   router.get('/', async (_req, res) => {
-    const topics = await ctx.repos.topics.list({ status: 'active' });
+    const topics = await ctx.services.topics.list('active');
     res.type('html').send(
       page({
         title: 'Email alerts',
@@ -43,13 +41,13 @@ export function pagesRouter(ctx: AppContext): Router {
   });
 
   router.get('/topics/:slug', async (req, res) => {
-    const topic = await topicOr404(req.params.slug);
-    if (!topic) {
+    const before = typeof req.query.before === 'string' ? decodeCursor(req.query.before) : undefined;
+    const found = await topicPage(req.params.slug, { before, limit: PAGE_SIZE + 1 });
+    if (!found) {
       res.status(404).type('html').send(notFoundPage('Topic not found'));
       return;
     }
-    const before = typeof req.query.before === 'string' ? decodeCursor(req.query.before) : undefined;
-    const rows = await ctx.repos.articles.list({ topicId: topic.id, before, limit: PAGE_SIZE + 1 });
+    const { topic, articles: rows } = found;
     const articles = rows.slice(0, PAGE_SIZE);
     const older = rows.length > PAGE_SIZE ? `/topics/${topic.slug}?before=${encodeCursor(articles[articles.length - 1]!)}` : null;
     const signup =
@@ -88,13 +86,13 @@ export function pagesRouter(ctx: AppContext): Router {
   });
 
   router.get('/topics/:slug/feed.xml', async (req, res) => {
-    const topic = await topicOr404(req.params.slug);
-    if (!topic) {
+    const found = await topicPage(req.params.slug, { limit: FEED_SIZE });
+    if (!found) {
       res.status(404).type('text/plain').send('No such topic');
       return;
     }
+    const { topic, articles } = found;
     const base = ctx.config.http.baseUrl;
-    const articles = await ctx.repos.articles.list({ topicId: topic.id, limit: FEED_SIZE });
     const feed = new Feed({
       title: `${topic.name} · ${publisherName}`,
       id: `${base}/topics/${topic.slug}`,

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { acceptBodies, requestMeta } from '../meta.js';
 import { widgetCors } from '../cors.js';
 import { perIpLimit } from '../rate-limit.js';
@@ -16,7 +16,7 @@ const termsView = (t: TermsVersion) => ({
   publishedAt: t.publishedAt.toISOString(),
 });
 
-export function publicApiRouter(ctx: AppContext): Router {
+export function publicApiRouter(ctx: HandlerContext): Router {
   const router = Router();
   const cors = widgetCors(ctx.config.http.allowedOrigins, ctx.config.http.baseUrl);
   const { prompts, subscriptions } = ctx.services;

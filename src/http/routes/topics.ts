@@ -1,11 +1,11 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { actorOf, requireScope } from '../auth.js';
 import { slugSchema, topicCreateSchema, topicListQuerySchema, topicPatchSchema, topicTestSchema } from '../schemas.js';
 import { articleView, topicView } from '../views.js';
 import { invalid } from '../../errors.js';
 
-export function topicsRouter(ctx: AppContext): Router {
+export function topicsRouter(ctx: HandlerContext): Router {
   const router = Router();
   const topics = ctx.services.topics;
   router.use(requireScope(ctx, 'admin'));

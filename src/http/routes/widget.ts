@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppContext } from '../../context.js';
+import type { HandlerContext } from '../../context.js';
 import { buildWidget, type WidgetBundle } from '../../widget/build.js';
 
 const MAX_AGE_S = 300;
@@ -9,7 +9,7 @@ const MAX_AGE_S = 300;
  * starts when the router is created, so the first reader does not wait for it; a failed build is
  * logged and retried on the next request.
  */
-export function widgetRouter(ctx: AppContext): Router {
+export function widgetRouter(ctx: HandlerContext): Router {
   const router = Router();
   let bundle: Promise<WidgetBundle> | undefined;
   const load = () =>

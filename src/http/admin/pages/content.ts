@@ -19,10 +19,9 @@ export function contentRoutes(router: Router, kit: Kit): void {
     const allTopics = await ctx.services.topics.list();
     const topic = q.topic ? allTopics.find((t) => t.slug === q.topic) : undefined;
     const before = q.cursor ? decodeCursor(q.cursor) : undefined;
-    const rows = q.topic && !topic ? [] : await ctx.services.articles.list({ topicId: topic?.id, before, limit: 31 });
+    const rows = q.topic && !topic ? [] : await ctx.services.articles.list({ topic: topic?.slug, before, limit: 31 });
     const page = rows.slice(0, 30);
-    const matched = await ctx.repos.articles.matchedTopics(page.map((a) => a.id));
-    const total = await ctx.repos.articles.count();
+    const [matched, total] = await Promise.all([ctx.services.articles.matchedTopics(page.map((a) => a.id)), ctx.services.articles.count()]);
     const next = rows.length > 30 ? `/admin/articles?${new URLSearchParams({ ...(topic ? { topic: topic.slug } : {}), cursor: encodeCursor(page[page.length - 1]!) })}` : undefined;
     kit.render(req, res, {
       title: 'Articles',

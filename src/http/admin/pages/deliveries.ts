@@ -107,10 +107,10 @@ export function deliveryRoutes(router: Router, kit: Kit): void {
     const q = listQuery.parse(req.query);
     const [progress, counts, runs] = await Promise.all([
       ctx.services.adminStats.progress(),
-      ctx.repos.stats.deliveryCounts(),
-      ctx.repos.stats.recentRuns(10),
+      ctx.services.adminStats.deliveryCounts(),
+      ctx.services.adminStats.recentRuns(10),
     ]);
-    const rows = await ctx.repos.deliveries.list({ status: q.status, kind: q.kind, beforeId: q.before, limit: 51 });
+    const rows = await ctx.services.digestAdmin.deliveries({ status: q.status, kind: q.kind, beforeId: q.before, limit: 51 });
     const page = rows.slice(0, 50);
     const qs = (o: Record<string, string | number | undefined>) => {
       const p = new URLSearchParams();

@@ -13,7 +13,7 @@ export function miscRoutes(router: Router, kit: Kit): void {
   // ---------------------------------------------------------------- suppressions
 
   const suppressionsPage = async (req: Request, res: Response, o: { email?: string; note?: string; issues?: ErrorIssue[]; error?: string; status?: number } = {}) => {
-    const list = await ctx.repos.suppressions.list(500);
+    const list = await ctx.services.admin.suppressions(500);
     const err = (p: string) => issueFor(o.issues ?? [], p);
     kit.render(req, res, {
       status: o.status,
@@ -67,7 +67,7 @@ ${list.length === 0
   // ---------------------------------------------------------------- API tokens
 
   const tokensPage = async (req: Request, res: Response, o: { created?: { token: string; name: string; scopes: string[] }; name?: string; scopes?: string[]; issues?: ErrorIssue[]; error?: string; status?: number } = {}) => {
-    const tokens = await ctx.repos.tokens.list();
+    const tokens = await ctx.services.tokens.list();
     const err = (p: string) => issueFor(o.issues ?? [], p);
     const chosen = o.scopes ?? ['ingest'];
     kit.render(req, res, {
@@ -131,7 +131,7 @@ ${tokens.length === 0
   // ---------------------------------------------------------------- audit log
 
   router.get('/audit', async (req, res) => {
-    const entries = await ctx.repos.audit.recent(200);
+    const entries = await ctx.services.admin.auditLog(200);
     kit.render(req, res, {
       title: 'Audit log',
       section: 'audit',

@@ -23,7 +23,7 @@ export function subscriberRoutes(router: Router, kit: Kit): void {
   router.get('/subscribers', async (req, res) => {
     const { q } = searchQuery.parse(req.query);
     const term = q.trim();
-    const found = term.length >= 2 ? await ctx.repos.subscribers.search(term, 51) : [];
+    const found = term.length >= 2 ? await ctx.services.admin.searchSubscribers(term, 51) : [];
     kit.render(req, res, {
       title: 'Subscribers',
       section: 'subscribers',

@@ -103,7 +103,7 @@ export function topicRoutes(router: Router, kit: Kit): void {
     Object.fromEntries(['name', 'slug', 'description', 'query', 'days', 'promptPriority', 'promptHidden'].map((k) => [k, field(req, k)]));
 
   router.get('/topics', async (req, res) => {
-    const [list, counts] = await Promise.all([topics.list(), ctx.repos.stats.subscriptionCounts()]);
+    const [list, counts] = await Promise.all([topics.list(), ctx.services.adminStats.subscriptionCounts()]);
     const active = list.filter((t) => t.status === 'active');
     const archived = list.filter((t) => t.status === 'archived');
     const table = (rows: Topic[], caption: string) => html`<div class="table-wrap" role="region" aria-label="${caption}" tabindex="0"><table>
