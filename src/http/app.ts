@@ -12,7 +12,9 @@ import { articlesRouter } from './routes/articles.js';
 import { feedsRouter } from './routes/feeds.js';
 import { pagesRouter } from './routes/pages.js';
 import { publicApiRouter } from './routes/public-api.js';
-import { lifecyclePagesRouter } from './routes/lifecycle-pages.js';
+import { signupPagesRouter } from './routes/signup-pages.js';
+import { linkPagesRouter } from './routes/link-pages.js';
+import { preferencePagesRouter } from './routes/preference-pages.js';
 import { devMailRouter } from './routes/dev-mail.js';
 import { widgetRouter } from './routes/widget.js';
 import { adminRouter } from './admin/router.js';
@@ -112,7 +114,9 @@ export function createApp(ctx: HandlerContext): Express {
   app.use('/api/v1/subscribers', subscribersApiRouter(ctx));
   app.use('/admin', adminRouter(ctx));
   app.use(pagesRouter(ctx));
-  app.use(lifecyclePagesRouter(ctx));
+  app.use(signupPagesRouter(ctx));
+  app.use(linkPagesRouter(ctx));
+  app.use(preferencePagesRouter(ctx));
   if (!ctx.config.isProduction) {
     app.use(devMailRouter(ctx));
     app.use(demoRouter(ctx));
