@@ -95,13 +95,6 @@ export function createApp(ctx: HandlerContext): Express {
   app.use((req, res, next) => (noBody(req) ? next() : formBody(req, res, next)));
 
   app.use(healthRouter(ctx));
-  app.get('/metrics', async (_req, res) => {
-    const depth = await ctx.services.system.queueDepth();
-    ctx.metrics.queueDepth.set({ status: 'queued' }, depth.queued);
-    ctx.metrics.queueDepth.set({ status: 'sending' }, depth.sending);
-    ctx.metrics.senderPaused.set(ctx.services.sender.state().paused ? 1 : 0);
-    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
   app.use('/assets', express.static(PUBLIC_DIR, { maxAge: '1h', index: false }));
   app.use(widgetRouter(ctx));
   app.use('/api/v1', publicApiRouter(ctx));

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
-import { buildOpenApiDocument } from '../../src/http/openapi.js';
+import { buildOpenApiDocument } from '../../src/http/openapi/index.js';
 import { buildMessage, MailHeaderError } from '../../src/mail/message.js';
 
 // Hostile input (issue 7, item 4): every public and admin endpoint, fed wrong types, huge and

@@ -70,6 +70,10 @@ describe('GET /api/v1/openapi.json', () => {
     // The documented pages exist too.
     const pages = documented.filter((r) => !r.split(' ')[1]!.startsWith('/api/'));
     expect(pages.filter((r) => !served.includes(r)), 'documented pages not served').toEqual([]);
+    // And every public page is documented: the console, the dev outbox and the demo are not the contract.
+    const internal = /^\/(admin|dev|demo|assets|favicon\.ico)(\/|$)/;
+    const publicPages = served.filter((r) => !r.split(' ')[1]!.startsWith('/api/') && !internal.test(r.split(' ')[1]!));
+    expect(publicPages.filter((r) => !documented.includes(r)), 'public pages served but not documented').toEqual([]);
   });
 
   it('has bearer security on admin endpoints, none on public ones, and the shared error shape on every 4xx', () => {

@@ -5,6 +5,8 @@ import { idParamSchema, statsQuerySchema, subscriberSearchQuerySchema } from '..
 import { notFound } from '../../errors.js';
 import { requireScopeOrSession } from './session.js';
 import { consentView, deliveryView, exportView, subscriberView, subscriptionView } from './views.js';
+import { z } from 'zod';
+import { type ApiKit, isoDate } from '../openapi/kit.js';
 
 /** GET /api/v1/stats: per-day and per-topic figures (DESIGN §5). */
 export function statsApiRouter(ctx: HandlerContext): Router {
@@ -57,4 +59,74 @@ export function subscribersApiRouter(ctx: HandlerContext): Router {
   });
 
   return router;
+}
+
+/** These routers' part of the OpenAPI document. */
+export function describeAdminApi(api: ApiKit): void {
+  const { json, E, admin, idParams, path } = api;
+  const { Subscriber, SubscriberDetail } = api.shapes;
+
+  path({
+    method: 'get',
+    path: '/api/v1/stats',
+    tags: ['Subscribers'],
+    operationId: 'getStats',
+    summary: 'Per day and topic: shown, dismissed, signups, confirmations, declines, unsubscribes, sent, bounced',
+    ...admin('admin', true),
+    request: { query: statsQuerySchema },
+    responses: {
+      200: json(z.object({ from: z.string(), to: z.string(), days: z.array(z.record(z.string(), z.unknown())), topics: z.array(z.record(z.string(), z.unknown())) }), 'The figures'),
+      400: E[400],
+      401: E[401],
+      403: E[403],
+      404: E[404],
+    },
+  });
+  path({
+    method: 'get',
+    path: '/api/v1/subscribers',
+    tags: ['Subscribers'],
+    operationId: 'searchSubscribers',
+    summary: 'Search subscribers by address',
+    ...admin('admin', true),
+    request: { query: subscriberSearchQuerySchema },
+    responses: { 200: json(z.object({ subscribers: z.array(Subscriber) }), 'Matching subscribers'), 400: E[400], 401: E[401], 403: E[403] },
+  });
+  path({
+    method: 'get',
+    path: '/api/v1/subscribers/{id}',
+    tags: ['Subscribers'],
+    operationId: 'getSubscriber',
+    summary: 'One subscriber with subscriptions, consent history and deliveries',
+    ...admin('admin', true),
+    request: { params: idParams },
+    responses: { 200: json(SubscriberDetail, 'The subscriber'), 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+  });
+  path({
+    method: 'get',
+    path: '/api/v1/subscribers/{id}/export',
+    tags: ['Subscribers'],
+    operationId: 'exportSubscriber',
+    summary: "Download a subscriber's data",
+    ...admin('admin', true),
+    request: { params: idParams },
+    responses: {
+      200: json(SubscriberDetail.extend({ exportedAt: isoDate }), 'The data export (an attachment)'),
+      400: E[400],
+      401: E[401],
+      403: E[403],
+      404: E[404],
+    },
+  });
+  path({
+    method: 'delete',
+    path: '/api/v1/subscribers/{id}',
+    tags: ['Subscribers'],
+    operationId: 'eraseSubscriber',
+    summary: 'Erase a subscriber',
+    description: 'Deletes personal data and consent payloads; keeps a keyed hash of the address in the suppression list.',
+    ...admin('admin', true),
+    request: { params: idParams },
+    responses: { 204: { description: 'Erased' }, 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+  });
 }

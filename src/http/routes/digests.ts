@@ -4,6 +4,8 @@ import type { HandlerContext } from '../../context.js';
 import { actorOf, requireScope } from '../auth.js';
 import { bounceSchema, deliveriesQuerySchema, emailSchema, idParamSchema } from '../schemas.js';
 import type { Delivery } from '../../repositories/deliveries.js';
+import { type ApiKit } from '../openapi/kit.js';
+import { FREQUENCIES } from '../../db/types.js';
 
 const deliveryView = (d: Delivery) => ({
   id: d.id,
@@ -55,4 +57,98 @@ export function digestsRouter(ctx: HandlerContext): Router {
   });
 
   return router;
+}
+
+/** This router's part of the OpenAPI document. */
+export function describeDigestsApi(api: ApiKit): void {
+  const { json, E, admin, jsonBody, path } = api;
+  const { Delivery } = api.shapes;
+
+  path({
+    method: 'post',
+    path: '/api/v1/digests/run',
+    tags: ['Digests'],
+    operationId: 'runDigests',
+    summary: 'Run the digest scheduler now',
+    ...admin('admin'),
+    responses: {
+      200: json(
+        z.object({ runId: z.number().int().nullable(), skipped: z.boolean().meta({ description: 'Another process holds the scheduler lock' }), scanned: z.number().int(), queued: z.number().int(), ms: z.number() }),
+        'What the run did',
+      ),
+      401: E[401],
+      403: E[403],
+    },
+  });
+  path({
+    method: 'post',
+    path: '/api/v1/digests/test',
+    tags: ['Digests'],
+    operationId: 'sendTestMail',
+    summary: 'Queue a test mail to an address',
+    ...admin('admin'),
+    request: jsonBody(z.strictObject({ email: emailSchema })),
+    responses: { 202: json(z.object({ status: z.literal('queued'), deliveryId: z.number().int().nullable() }), 'Queued'), 400: E[400], 401: E[401], 403: E[403] },
+  });
+  path({
+    method: 'get',
+    path: '/api/v1/digests/preview',
+    tags: ['Digests'],
+    operationId: 'previewDigests',
+    summary: "What a subscriber's digests would contain if due now",
+    description: 'Nothing is queued.',
+    ...admin('admin'),
+    request: { query: z.object({ subscriber: idParamSchema.meta({ description: 'Subscriber id' }) }) },
+    responses: {
+      200: json(
+        z.object({
+          subscriberId: z.number().int(),
+          digests: z.array(z.object({ frequency: z.enum(FREQUENCIES), articleCount: z.number().int(), subject: z.string(), html: z.string(), text: z.string() })),
+        }),
+        'The rendered digests',
+      ),
+      400: E[400],
+      401: E[401],
+      403: E[403],
+      404: E[404],
+    },
+  });
+  path({
+    method: 'get',
+    path: '/api/v1/deliveries',
+    tags: ['Digests'],
+    operationId: 'listDeliveries',
+    summary: 'The delivery log, newest first',
+    ...admin('admin'),
+    request: { query: deliveriesQuerySchema },
+    responses: {
+      200: json(
+        z.object({
+          deliveries: z.array(Delivery),
+          counts: z.record(z.string(), z.number().int()).meta({ description: 'Deliveries by status' }),
+          sender: z.record(z.string(), z.unknown()).meta({ description: 'Sender state (paused, reason, ...)' }),
+        }),
+        'A page of deliveries',
+      ),
+      400: E[400],
+      401: E[401],
+      403: E[403],
+    },
+  });
+  path({
+    method: 'post',
+    path: '/api/v1/bounces',
+    tags: ['Digests'],
+    operationId: 'recordBounce',
+    summary: 'Bounce / complaint webhook',
+    description: 'Hard bounces and complaints suppress the address; soft bounces do after repeated failures.',
+    ...admin('bounces'),
+    request: jsonBody(bounceSchema),
+    responses: {
+      200: json(z.object({ type: z.enum(['hard', 'soft', 'complaint']), suppressed: z.boolean(), unsubscribed: z.number().int(), deliveryId: z.number().int().nullable() }), 'Recorded'),
+      400: E[400],
+      401: E[401],
+      403: E[403],
+    },
+  });
 }

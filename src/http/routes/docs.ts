@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Router } from 'express';
 import type { HandlerContext } from '../../context.js';
 import { html, page, type SafeHtml } from '../html.js';
-import { buildOpenApiDocument, type OpenApiDocument } from '../openapi.js';
+import { buildOpenApiDocument, type OpenApiDocument } from '../openapi/index.js';
 
 // GET /api/v1/openapi.json and GET /api/docs, the same document as JSON and as a server-rendered
 // page (no script, no CDN: the CSP allows neither). Both are built once, on first request.

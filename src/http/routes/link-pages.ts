@@ -3,6 +3,8 @@ import type { HandlerContext } from '../../context.js';
 import { html } from '../html.js';
 import { acceptBodies, requestMeta } from '../meta.js';
 import { FREQUENCY_LABELS, pageSender, tokenPageHeaders, topicNames } from './reader-pages.js';
+import { z } from 'zod';
+import { type ApiKit } from '../openapi/kit.js';
 
 /**
  * The pages the links in a mail open: confirm, "No thanks, this wasn't me", unsubscribe. GET shows
@@ -114,4 +116,31 @@ export function linkPagesRouter(ctx: HandlerContext): Router {
   });
 
   return router;
+}
+
+/** These pages in the OpenAPI document. */
+export function describeLinkPages(api: ApiKit): void {
+  const { htmlPage, E, tokenParams, tokenPageErrors, page } = api;
+
+  page('get', '/confirm/{token}', 'Confirmation page (changes nothing)', { 200: htmlPage('Confirm and No thanks buttons'), ...tokenPageErrors }, { params: tokenParams });
+  page('post', '/confirm/{token}', 'Confirm the subscription', { 200: htmlPage('Subscribed'), 409: htmlPage('Already declined'), ...tokenPageErrors }, { params: tokenParams });
+  page('get', '/decline/{token}', "\"No thanks, this wasn't me\" page from the confirmation mail (changes nothing)", { 200: htmlPage('What was asked, and one button'), ...tokenPageErrors }, { params: tokenParams });
+  page('post', '/decline/{token}', "No thanks, this wasn't me", { 200: htmlPage('Declined'), 409: htmlPage('Already confirmed'), ...tokenPageErrors }, { params: tokenParams });
+  page('get', '/unsubscribe/{token}', 'Unsubscribe page (changes nothing)', { 200: htmlPage('A button'), ...tokenPageErrors }, { params: tokenParams });
+  page(
+    'post',
+    '/unsubscribe/{token}',
+    'Unsubscribe from what the link names (one topic, or all); the List-Unsubscribe link names every alert of the address and is the RFC 8058 one-click target',
+    { 200: htmlPage('Unsubscribed (also when repeated; never a redirect)'), ...tokenPageErrors, 415: E[415] },
+    {
+      params: tokenParams,
+      body: {
+        required: false,
+        content: {
+          'application/x-www-form-urlencoded': { schema: z.object({ 'List-Unsubscribe': z.literal('One-Click').optional(), scope: z.literal('all').optional() }) },
+          'multipart/form-data': { schema: z.object({ 'List-Unsubscribe': z.literal('One-Click').optional() }) },
+        },
+      },
+    },
+  );
 }

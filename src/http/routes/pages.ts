@@ -4,6 +4,8 @@ import type { HandlerContext } from '../../context.js';
 import { slugSchema } from '../schemas.js';
 import { decodeCursor, encodeCursor } from '../views.js';
 import { formatDate, html, page } from '../html.js';
+import { z } from 'zod';
+import { type ApiKit } from '../openapi/kit.js';
 
 const PAGE_SIZE = 20;
 const FEED_SIZE = 50;
@@ -111,4 +113,22 @@ export function pagesRouter(ctx: HandlerContext): Router {
   });
 
   return router;
+}
+
+/** These pages in the OpenAPI document. */
+export function describeTopicPages(api: ApiKit): void {
+  const { htmlPage, page } = api;
+
+  page('get', '/', 'Start page: every topic one can follow', { 200: htmlPage('The topics') });
+  page('get', '/topics/{slug}', 'Topic page: recent articles and the signup link', { 200: htmlPage('The page'), 404: htmlPage('No such topic') }, {
+    params: z.object({ slug: z.string().meta({ example: 'japan' }) }),
+    query: z.object({ before: z.string().optional().meta({ description: 'Paging cursor' }) }),
+  });
+  page(
+    'get',
+    '/topics/{slug}/feed.xml',
+    'RSS of the topic',
+    { 200: { description: 'RSS 2.0', content: { 'application/rss+xml': { schema: z.string() } } }, 404: { description: 'No such topic' } },
+    { params: z.object({ slug: z.string().meta({ example: 'japan' }) }) },
+  );
 }

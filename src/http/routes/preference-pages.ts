@@ -3,11 +3,13 @@ import type { HandlerContext } from '../../context.js';
 import { DomainError } from '../../errors.js';
 import { html } from '../html.js';
 import { acceptBodies, requestMeta } from '../meta.js';
-import { frequencySchema } from '../schemas.js';
+import { frequencySchema, slugSchema } from '../schemas.js';
 import type { Subscriber } from '../../repositories/subscribers.js';
 import type { PreferenceChanges } from '../../services/subscriptions.js';
 import type { Frequency } from '../../db/types.js';
 import { FREQUENCIES, list, pageSender, tokenPageHeaders } from './reader-pages.js';
+import { z } from 'zod';
+import { type ApiKit } from '../openapi/kit.js';
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
@@ -138,4 +140,39 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
   });
 
   return router;
+}
+
+/** These pages in the OpenAPI document. */
+export function describePreferencePages(api: ApiKit): void {
+  const { htmlPage, E, formBody, tokenParams, tokenPageErrors, page } = api;
+
+  page('get', '/preferences/{token}', 'Preference centre', { 200: htmlPage('Topics, frequency, delivery time, pause'), ...tokenPageErrors }, {
+    params: tokenParams,
+    query: z.object({ saved: z.literal('1').optional() }),
+  });
+  page('post', '/preferences/{token}', 'Save preferences', { 303: { description: 'Back to the preference centre (saved=1)' }, 400: E[400], ...tokenPageErrors, 415: E[415] }, {
+    params: tokenParams,
+    ...formBody(
+      z.object({
+        topics: z.array(slugSchema).optional(),
+        timeZone: z.string().optional(),
+        digestHour: z.string().optional().meta({ description: '0 to 23' }),
+        digestWeekday: z.string().optional().meta({ description: '0 (Sunday) to 6' }),
+        pause: z.enum(['none', 'until', 'indefinitely']).optional(),
+        pausedUntil: z.string().optional().meta({ description: 'YYYY-MM-DD' }),
+      }).catchall(z.string()).meta({ description: 'Plus frequency_<slug> = instant | daily | weekly per topic' }),
+    ),
+  });
+  page('post', '/preferences/{token}/unsubscribe-all', 'Unsubscribe from every topic', { 200: htmlPage('Unsubscribed'), ...tokenPageErrors }, { params: tokenParams });
+  page(
+    'get',
+    '/preferences/{token}/export',
+    'Download my data',
+    { 200: { description: 'JSON attachment', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } }, ...tokenPageErrors },
+    { params: tokenParams },
+  );
+  page('post', '/preferences/{token}/erase', 'Erase my data (asks first; confirm=yes erases)', { 200: htmlPage('The question, or Erased'), ...tokenPageErrors }, {
+    params: tokenParams,
+    body: { required: false, content: { 'application/x-www-form-urlencoded': { schema: z.object({ confirm: z.literal('yes').optional() }) } } },
+  });
 }

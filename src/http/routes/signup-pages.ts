@@ -5,11 +5,13 @@ import { DomainError, type ErrorIssue } from '../../errors.js';
 import { html, formatDate, SafeHtml } from '../html.js';
 import { acceptBodies, requestMeta } from '../meta.js';
 import { perIpLimit } from '../rate-limit.js';
-import { manageRequestSchema, signupSchema } from '../schemas.js';
+import { manageRequestSchema, signupSchema, emailSchema } from '../schemas.js';
 import { zodIssues } from '../errors.js';
 import { renderMarkdown, CONSENT_TEXT } from '../../services/terms.js';
 import type { Topic } from '../../repositories/topics.js';
 import { FREQUENCIES, list, pageSender } from './reader-pages.js';
+import { z } from 'zod';
+import { type ApiKit } from '../openapi/kit.js';
 
 /** The hosted signup page (works without JavaScript), the preference-link request, and the terms. */
 export function signupPagesRouter(ctx: HandlerContext): Router {
@@ -123,4 +125,24 @@ export function signupPagesRouter(ctx: HandlerContext): Router {
   });
 
   return router;
+}
+
+/** These pages in the OpenAPI document. */
+export function describeSignupPages(api: ApiKit): void {
+  const { htmlPage, E, formBody, topicsQuery, page } = api;
+
+  page('get', '/subscribe', 'Hosted signup page', { 200: htmlPage('The form'), 404: htmlPage('None of the topics is offered') }, { query: topicsQuery });
+  page('post', '/subscribe', 'Hosted signup form post', {
+    202: htmlPage('Check your inbox'),
+    400: htmlPage('The form again, with the invalid fields marked'),
+    409: htmlPage('The terms changed: the form again'),
+    415: E[415],
+    429: E[429],
+  }, formBody(signupSchema));
+  page('get', '/manage', 'Ask for a preference link', { 200: htmlPage('The form') });
+  page('post', '/manage', 'Email me a preference link', { 202: htmlPage('The same answer whether or not the address is known'), 400: htmlPage('Not an address'), 415: E[415], 429: E[429] }, formBody(z.object({ email: emailSchema })));
+  page('get', '/terms', 'The terms in force', { 200: htmlPage('The terms'), 404: htmlPage('None published yet') });
+  page('get', '/terms/{version}', 'One terms version', { 200: htmlPage('The terms'), 404: htmlPage('No such version') }, {
+    params: z.object({ version: z.string().meta({ description: 'Version number', example: '1' }) }),
+  });
 }

@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import type { HandlerContext } from '../../context.js';
 import { buildWidget, type WidgetBundle } from '../../widget/build.js';
+import { z } from 'zod';
+import { type ApiKit } from '../openapi/kit.js';
 
 const MAX_AGE_S = 300;
 
@@ -45,4 +47,11 @@ export function widgetRouter(ctx: HandlerContext): Router {
   });
 
   return router;
+}
+
+/** This route in the OpenAPI document. */
+export function describeWidget(api: ApiKit): void {
+  const { page } = api;
+
+  page('get', '/widget.js', 'The embeddable signup box', { 200: { description: 'JavaScript', content: { 'application/javascript': { schema: z.string() } } }, 304: { description: 'Not modified' } });
 }
