@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, readEnvironment } from './config/index.js';
-import { startService } from './service.js';
+import { startService } from './runtime.js';
 
 async function main(): Promise<void> {
   let config;

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../escape-html.js';
+
 // Server-rendered pages: every interpolated value is HTML-escaped unless it is already SafeHtml,
 // so a topic name or article title containing markup is shown, never executed.
 
@@ -6,12 +8,6 @@ export class SafeHtml {
   toString(): string {
     return this.value;
   }
-}
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
 function render(value: unknown): string {

@@ -4,7 +4,7 @@ import { DomainError, notFound } from '../errors.js';
 import type { Repositories } from '../repositories/index.js';
 import type { TermsVersion } from '../repositories/terms.js';
 import type { Clock } from '../clock.js';
-import { escapeHtml } from '../http/html.js';
+import { escapeHtml } from '../escape-html.js';
 import { fresh } from './cache-age.js';
 
 export const CONSENT_TEXT = {

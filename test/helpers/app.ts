@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { DestinationStream } from 'pino';
 import { ManualClock } from '../../src/clock.js';
-import { startService, type RunningService } from '../../src/service.js';
+import { startService, type RunningService } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
 export interface TestApp {
