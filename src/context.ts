@@ -14,6 +14,7 @@ import { DemoService } from './services/demo.js';
 import { Links, LinkSigner } from './services/links.js';
 import { TermsService } from './services/terms.js';
 import { SubscriptionService } from './services/subscriptions.js';
+import { PreferenceService } from './services/preferences.js';
 import { PromptService } from './services/prompts.js';
 import { MailComposer } from './services/mail-composer.js';
 import { DeliverySender } from './services/sender.js';
@@ -39,6 +40,7 @@ export interface Services {
   demo: DemoService;
   terms: TermsService;
   subscriptions: SubscriptionService;
+  preferences: PreferenceService;
   prompts: PromptService;
   composer: MailComposer;
   sender: DeliverySender;
@@ -177,6 +179,11 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       maxFormAgeMs: 2 * 86_400_000,
       mailDomain,
     }, promptCounts, activeTopics, metrics),
+    preferences: new PreferenceService(repos, terms, links, clock, {
+      consentMode: config.consentMode,
+      manageMailDailyLimit: config.lifecycle.confirmMailDailyLimit,
+      mailDomain,
+    }, metrics),
     prompts: new PromptService(repos, terms, links, clock, {
       consentMode: config.consentMode,
       baseUrl: config.http.baseUrl,

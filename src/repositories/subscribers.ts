@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { ConsentAction, ConsentForm, Database, Frequency, SubscriptionStatus } from '../db/types.js';
+import type { Database, Frequency } from '../db/types.js';
 import { takeQuotaOnConflict, type MailQuota } from './deliveries.js';
 import type { NewConsentEvent } from './consent-events.js';
 

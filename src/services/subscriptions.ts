@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Subscriber, SignupWrite } from '../repositories/subscribers.js';
-import type { Subscription } from '../repositories/subscriptions.js';
-import type { ConsentEvent } from '../repositories/consent-events.js';
-import type { Delivery, MailQuota } from '../repositories/deliveries.js';
+import type { MailQuota } from '../repositories/deliveries.js';
 import type { Topic } from '../repositories/topics.js';
 import type { ConsentForm, Frequency } from '../db/types.js';
 import type { Clock } from '../clock.js';
@@ -52,21 +50,13 @@ export type ConfirmState =
   | { state: 'used'; outcome: 'confirmed' | 'declined' | null; topics: Topic[]; subscriberId: number }
   | { state: 'valid'; topics: Topic[]; frequency: Frequency; subscriberId: number; requestId: number };
 
-export interface PreferencesView {
-  subscriber: Subscriber;
-  subscriptions: Subscription[];
-  topics: Topic[];
-}
-
-export interface PreferenceChanges {
-  /** Topic slugs that should be on; every other topic is turned off. */
-  topics: string[];
-  frequencies: Record<string, Frequency>;
-  timeZone: string;
-  digestHour: number;
-  digestWeekday: number;
-  pause: 'none' | 'until' | 'indefinitely';
-  pausedUntil: Date | null;
+/** A withdrawal of consent (unsubscribe), whichever way it came: one event, counted by channel. */
+export async function recordWithdrawal(r: Repositories, subscriberId: number, slugs: string[], form: ConsentForm, meta: RequestMeta, now: Date, metrics?: Metrics): Promise<void> {
+  metrics?.unsubscribes.inc({ channel: form }, slugs.length);
+  await r.consentEvents.record(
+    { subscriberId, action: 'withdrawn', topics: slugs, termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form, ip: meta.ip, userAgent: meta.userAgent?.slice(0, 500) ?? null },
+    now,
+  );
 }
 
 /** Message-ID of a delivery: fixed when queued, so a retry sends the same one. */
@@ -75,8 +65,9 @@ export function newMessageId(domain: string): string {
 }
 
 /**
- * The reader's side: signup with consent, double opt-in, decline, unsubscribe, preferences,
- * export and erasure. Each write is one transaction; mail is only queued here, never sent.
+ * The reader's way in and out by mail: signup with consent, double opt-in, decline, and the
+ * unsubscribe links. Each write is one transaction; mail is only queued here, never sent.
+ * (The preference centre, export and erasure are PreferenceService's.)
  */
 export class SubscriptionService {
   /** Signups under load are written many to a statement (see GroupCommit). */
@@ -266,155 +257,8 @@ export class SubscriptionService {
       const changed = await r.subscriptions.unsubscribe(subscriber.id, topicIds, now);
       if (changed.length === 0) return { ok: true, all, changed: [] };
       const slugs = (await r.topics.findByIds(changed)).map((t) => t.slug);
-      await this.recordWithdrawal(r, subscriber.id, slugs, opts.channel, meta, now);
+      await recordWithdrawal(r, subscriber.id, slugs, opts.channel, meta, now, this.metrics);
       return { ok: true, all, changed: slugs };
-    });
-  }
-
-  private async recordWithdrawal(r: Repositories, subscriberId: number, slugs: string[], form: ConsentForm, meta: RequestMeta, now: Date) {
-    this.metrics?.unsubscribes.inc({ channel: form }, slugs.length);
-    await r.consentEvents.record(
-      { subscriberId, action: 'withdrawn', topics: slugs, termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form, ip: meta.ip, userAgent: meta.userAgent?.slice(0, 500) ?? null },
-      now,
-    );
-  }
-
-  /** The subscriber a preference link belongs to; 'expired' or undefined when it does not work. */
-  async manageSubscriber(token: string): Promise<Subscriber | 'expired' | undefined> {
-    const id = this.links.parseManage(token, this.clock.now());
-    if (id === undefined || id === 'expired') return id;
-    return this.repos.subscribers.findById(id);
-  }
-
-  async preferences(subscriber: Subscriber): Promise<PreferencesView> {
-    return {
-      subscriber,
-      subscriptions: await this.repos.subscriptions.forSubscriber(subscriber.id),
-      topics: await this.repos.topics.list({ status: 'active' }),
-    };
-  }
-
-  /**
-   * Applies the preference form. The link was mailed to the address, so turning a topic on
-   * here needs no second confirmation; every change is one consent event.
-   */
-  async updatePreferences(subscriber: Subscriber, changes: PreferenceChanges, meta: RequestMeta): Promise<void> {
-    const now = this.clock.now();
-    const wanted = new Set(changes.topics);
-    const active = await this.repos.topics.list({ status: 'active' });
-    const unknown = [...wanted].filter((s) => !active.some((t) => t.slug === s));
-    if (unknown.length > 0) throw new DomainError(400, 'unknown_topics', `Unknown or archived topics: ${unknown.join(', ')}`, [{ path: 'topics', message: 'unknown or archived' }]);
-    const terms = await this.terms.current();
-    await this.repos.transaction(async (r) => {
-      const subs = await r.subscriptions.forSubscriber(subscriber.id);
-      const on: string[] = [];
-      const off: number[] = [];
-      for (const t of active) {
-        const sub = subs.find((s) => s.topicId === t.id);
-        const isOn = sub?.status === 'active';
-        const frequency = changes.frequencies[t.slug] ?? sub?.frequency ?? 'daily';
-        if (wanted.has(t.slug) && !isOn) {
-          await r.subscriptions.activateDirect(subscriber.id, t.id, frequency, now);
-          on.push(t.slug);
-        } else if (!wanted.has(t.slug) && (isOn || sub?.status === 'pending')) {
-          off.push(t.id);
-        } else if (isOn && sub && sub.frequency !== frequency) {
-          await r.subscriptions.setFrequency(subscriber.id, t.id, frequency, now);
-        }
-      }
-      const withdrawn = await r.subscriptions.unsubscribe(subscriber.id, off, now);
-      await r.subscribers.updateSettings(subscriber.id, {
-        timeZone: changes.timeZone,
-        digestHour: changes.digestHour,
-        digestWeekday: changes.digestWeekday,
-        pausedIndefinitely: changes.pause === 'indefinitely',
-        pausedUntil: changes.pause === 'until' ? changes.pausedUntil : null,
-      });
-      if (withdrawn.length > 0) {
-        await this.recordWithdrawal(r, subscriber.id, active.filter((t) => withdrawn.includes(t.id)).map((t) => t.slug), 'preferences', meta, now);
-      }
-      await r.consentEvents.record(
-        {
-          subscriberId: subscriber.id,
-          action: 'preferences-changed',
-          topics: on,
-          termsVersion: on.length > 0 ? terms?.version ?? null : null,
-          termsSha256: on.length > 0 ? terms?.bodySha256 ?? null : null,
-          consentText: on.length > 0 ? CONSENT_TEXT[this.opts.consentMode] : null,
-          consentMode: on.length > 0 ? this.opts.consentMode : null,
-          sourceUrl: null,
-          form: 'preferences',
-          ip: meta.ip,
-          userAgent: meta.userAgent?.slice(0, 500) ?? null,
-        },
-        now,
-      );
-    });
-  }
-
-  async unsubscribeAll(subscriber: Subscriber, channel: ConsentForm, meta: RequestMeta): Promise<string[]> {
-    const now = this.clock.now();
-    return this.repos.transaction(async (r) => {
-      const changed = await r.subscriptions.unsubscribe(subscriber.id, null, now);
-      const slugs = (await r.topics.findByIds(changed)).map((t) => t.slug);
-      if (slugs.length > 0) await this.recordWithdrawal(r, subscriber.id, slugs, channel, meta, now);
-      return slugs;
-    });
-  }
-
-  /** Everything stored about a subscriber (the right of access). */
-  async exportData(subscriberId: number): Promise<{ subscriber: Subscriber; subscriptions: Subscription[]; consentEvents: ConsentEvent[]; deliveries: Delivery[] } | undefined> {
-    const subscriber = await this.repos.subscribers.findById(subscriberId);
-    if (!subscriber) return undefined;
-    return {
-      subscriber,
-      subscriptions: await this.repos.subscriptions.forSubscriber(subscriberId),
-      consentEvents: await this.repos.consentEvents.history(subscriberId),
-      deliveries: await this.repos.deliveries.listForSubscriber(subscriberId, 1000),
-    };
-  }
-
-  /**
-   * Erasure: personal data and consent payloads are deleted; what remains is a keyed hash of
-   * the address in the suppression list (so it is never mailed again) and a payload-free
-   * 'erased' event.
-   */
-  async erase(subscriberId: number, channel: ConsentForm, actor: string): Promise<boolean> {
-    const now = this.clock.now();
-    return this.repos.transaction(async (r) => {
-      const subscriber = await r.subscribers.findById(subscriberId);
-      if (!subscriber) return false;
-      await r.suppressions.add(this.links.signer.emailHash(subscriber.emailNormalized), 'erased', null, now);
-      await r.consentEvents.deleteForSubscriber(subscriber.id);
-      await r.deliveries.anonymiseForSubscriber(subscriber.id);
-      await r.subscribers.delete(subscriber.id);
-      await r.consentEvents.record(
-        { subscriberId: null, action: 'erased', topics: [], termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form: channel, ip: null, userAgent: null },
-        now,
-      );
-      await r.audit.record({ actor, action: 'subscriber.erase', target: `subscriber:${subscriberId}` });
-      return true;
-    });
-  }
-
-  /** Mails a fresh preference link if the address is known; the caller answers the same either way. */
-  async requestManageLink(email: string): Promise<void> {
-    const now = this.clock.now();
-    const normalized = normalizeEmail(email);
-    const subscriber = await this.repos.subscribers.findByEmail(normalized);
-    if (!subscriber) return;
-    if (await this.repos.suppressions.isSuppressed(this.links.signer.emailHash(normalized))) return;
-    await this.repos.transaction(async (r) => {
-      if (!(await r.deliveries.takeMailQuota(subscriber.id, 'manage-link', now, this.mailQuota))) return;
-      await r.deliveries.enqueue({
-        kind: 'manage-link',
-        subscriberId: subscriber.id,
-        toAddress: subscriber.email,
-        idempotencyKey: `manage-link:${subscriber.id}:${randomUUID()}`,
-        payload: {},
-        messageId: newMessageId(this.opts.mailDomain),
-        now,
-      });
     });
   }
 

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer } from 'smtp-server';
-import { loadConfig } from '../../src/config/index.js';
 import { createContext } from '../../src/context.js';
 import { openDatabase } from '../../src/db/database.js';
 import type { Database } from '../../src/db/types.js';

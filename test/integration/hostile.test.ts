@@ -268,10 +268,10 @@ describe('link tokens', () => {
       expect((await send('POST', `/decline/${encodeURIComponent(v)}`)).status, `decline ${v}`).toBe(404);
     }
     const subscriber = (await app.ctx.repos.subscribers.findByEmail('token.reader@example.com'))!;
-    const before = await app.ctx.services.subscriptions.exportData(subscriber.id);
+    const before = await app.ctx.services.preferences.exportData(subscriber.id);
     expect(before!.subscriptions.map((s) => s.status)).toEqual(['pending']);
     expect((await send('POST', `/confirm/${token}`)).status).toBe(200);
-    const after = await app.ctx.services.subscriptions.exportData(subscriber.id);
+    const after = await app.ctx.services.preferences.exportData(subscriber.id);
     expect(after!.subscriptions.map((s) => s.status)).toEqual(['active']);
   });
 
@@ -294,7 +294,7 @@ describe('link tokens', () => {
     expect((await send('GET', `/preferences/${unsubscribe}`)).status).toBe(404);
     expect((await send('GET', `/unsubscribe/${manage}`)).status).toBe(404);
     // The subscriber is untouched; the real tokens work.
-    expect((await app.ctx.services.subscriptions.exportData(subscriber.id))!.subscriptions.map((s) => s.status)).toEqual(['active']);
+    expect((await app.ctx.services.preferences.exportData(subscriber.id))!.subscriptions.map((s) => s.status)).toEqual(['active']);
     expect((await send('GET', `/preferences/${manage}`)).status).toBe(200);
     expect((await send('GET', `/unsubscribe/${unsubscribe}`)).status).toBe(200);
   });

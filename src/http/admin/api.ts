@@ -22,7 +22,6 @@ export function statsApiRouter(ctx: HandlerContext): Router {
 /** The admin API of subscribers: search, one with its history, export, erasure (DESIGN §5). */
 export function subscribersApiRouter(ctx: HandlerContext): Router {
   const router = Router();
-  const subscriptions = ctx.services.subscriptions;
   router.use(requireScopeOrSession(ctx, 'admin'));
 
   router.get('/', async (req, res) => {
@@ -32,7 +31,7 @@ export function subscribersApiRouter(ctx: HandlerContext): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    const data = await subscriptions.exportData(idParamSchema.parse(req.params.id));
+    const data = await ctx.services.preferences.exportData(idParamSchema.parse(req.params.id));
     if (!data) throw notFound('Subscriber');
     res.json({
       subscriber: subscriberView(data.subscriber),
@@ -44,7 +43,7 @@ export function subscribersApiRouter(ctx: HandlerContext): Router {
 
   router.get('/:id/export', async (req, res) => {
     const id = idParamSchema.parse(req.params.id);
-    const data = await subscriptions.exportData(id);
+    const data = await ctx.services.preferences.exportData(id);
     if (!data) throw notFound('Subscriber');
     await ctx.services.admin.recordExport(id, actorOf(req));
     res.setHeader('Content-Disposition', `attachment; filename="subscriber-${id}.json"`);
@@ -54,7 +53,7 @@ export function subscribersApiRouter(ctx: HandlerContext): Router {
 
   router.delete('/:id', async (req, res) => {
     const id = idParamSchema.parse(req.params.id);
-    if (!(await subscriptions.erase(id, 'admin', actorOf(req)))) throw notFound('Subscriber');
+    if (!(await ctx.services.preferences.erase(id, 'admin', actorOf(req)))) throw notFound('Subscriber');
     res.status(204).end();
   });
 

@@ -5,7 +5,7 @@ import { html } from '../html.js';
 import { acceptBodies, requestMeta } from '../meta.js';
 import { frequencySchema, slugSchema } from '../schemas.js';
 import type { Subscriber } from '../../repositories/subscribers.js';
-import type { PreferenceChanges } from '../../services/subscriptions.js';
+import type { PreferenceChanges } from '../../services/preferences.js';
 import type { Frequency } from '../../db/types.js';
 import { FREQUENCIES, list, pageSender, tokenPageHeaders } from './reader-pages.js';
 import { z } from 'zod';
@@ -16,14 +16,14 @@ const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frida
 /** The preference centre behind a manage link: topics, frequency, time, pause, export, erasure. */
 export function preferencePagesRouter(ctx: HandlerContext): Router {
   const router = Router();
-  const { subscriptions } = ctx.services;
+  const { preferences } = ctx.services;
   const send = pageSender(ctx);
   router.use('/preferences', tokenPageHeaders);
 
   // ---------------------------------------------------------------- preference centre
 
   async function withSubscriber(token: string, res: Response): Promise<Subscriber | undefined> {
-    const s = await subscriptions.manageSubscriber(token);
+    const s = await preferences.manageSubscriber(token);
     if (s === 'expired') {
       send(res, 410, 'Link expired', html`<h1>This link has expired</h1><p><a href="/manage">Get a new link by email</a>.</p>`);
       return undefined;
@@ -38,7 +38,7 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
   router.get('/preferences/:token', async (req, res) => {
     const subscriber = await withSubscriber(String(req.params.token), res);
     if (!subscriber) return;
-    const view = await subscriptions.preferences(subscriber);
+    const view = await preferences.preferences(subscriber);
     const token = String(req.params.token);
     const sub = (topicId: number) => view.subscriptions.find((s) => s.topicId === topicId);
     const saved = req.query.saved === '1';
@@ -105,7 +105,7 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
       if (!pausedUntil || Number.isNaN(pausedUntil.getTime())) throw new DomainError(400, 'invalid_request', 'Choose the date to pause until', [{ path: 'pausedUntil', message: 'must be a date' }]);
     }
     const changes: PreferenceChanges = { topics: list(b.topics), frequencies, timeZone, digestHour: hour, digestWeekday: weekday, pause, pausedUntil };
-    await subscriptions.updatePreferences(subscriber, changes, requestMeta(req));
+    await preferences.updatePreferences(subscriber, changes, requestMeta(req));
     // Post/redirect/get: a reload does not resubmit.
     res.redirect(303, `/preferences/${String(req.params.token)}?saved=1`);
   });
@@ -113,14 +113,14 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
   router.post('/preferences/:token/unsubscribe-all', async (req, res) => {
     const subscriber = await withSubscriber(String(req.params.token), res);
     if (!subscriber) return;
-    await subscriptions.unsubscribeAll(subscriber, 'preferences', requestMeta(req));
+    await preferences.unsubscribeAll(subscriber, 'preferences', requestMeta(req));
     send(res, 200, 'Unsubscribed', html`<h1>You are unsubscribed from all alerts</h1><p><a href="/preferences/${String(req.params.token)}">Back to your preferences</a></p>`);
   });
 
   router.get('/preferences/:token/export', async (req, res) => {
     const subscriber = await withSubscriber(String(req.params.token), res);
     if (!subscriber) return;
-    const data = await subscriptions.exportData(subscriber.id);
+    const data = await preferences.exportData(subscriber.id);
     res.setHeader('Content-Disposition', 'attachment; filename="my-alerts-data.json"');
     res.type('application/json').send(JSON.stringify({ exportedAt: ctx.clock.now().toISOString(), ...data }, null, 2));
   });
@@ -135,7 +135,7 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
         <form method="post" action="/preferences/${String(req.params.token)}/erase"><input type="hidden" name="confirm" value="yes">
           <p><button type="submit" class="danger">Yes, erase my data</button> <a href="/preferences/${String(req.params.token)}">Cancel</a></p></form>`);
     }
-    await subscriptions.erase(subscriber.id, 'preferences', 'subscriber');
+    await preferences.erase(subscriber.id, 'preferences', 'subscriber');
     send(res, 200, 'Erased', html`<h1>Your data is erased</h1><p>You will not receive any more email from us.</p>`);
   });
 

@@ -100,7 +100,7 @@ export function signupPagesRouter(ctx: HandlerContext): Router {
     if (!parsed.success) {
       return send(res, 400, 'Manage your alerts', html`<h1>Manage your alerts</h1><p class="error" role="alert">Please enter a valid email address.</p><p><a href="/manage">Try again</a></p>`);
     }
-    await subscriptions.requestManageLink(parsed.data.email);
+    await ctx.services.preferences.requestManageLink(parsed.data.email);
     send(res, 202, 'Check your inbox', html`<h1>Check your inbox</h1><p>If this address has alerts with us, we have emailed it a link to manage them.</p>`);
   });
 

@@ -11,11 +11,11 @@ const searchQuery = z.object({ q: z.string().max(254).default('') });
 
 export function subscriberRoutes(router: Router, kit: Kit): void {
   const { ctx } = kit;
-  const subscriptions = ctx.services.subscriptions;
+  const { preferences } = ctx.services;
 
   const load = async (idParam: unknown) => {
     const id = idParamSchema.parse(idParam);
-    const data = await subscriptions.exportData(id);
+    const data = await preferences.exportData(id);
     if (!data) throw notFound(`Subscriber ${id}`);
     return data;
   };
@@ -134,7 +134,7 @@ ${deliveries.length === 0
 
   router.post('/subscribers/:id/erase', async (req, res) => {
     const id = idParamSchema.parse(req.params.id);
-    if (!(await subscriptions.erase(id, 'admin', kit.actor(res)))) throw notFound(`Subscriber ${id}`);
+    if (!(await preferences.erase(id, 'admin', kit.actor(res)))) throw notFound(`Subscriber ${id}`);
     res.redirect(303, '/admin/subscribers?done=erased');
   });
 }

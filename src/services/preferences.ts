@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError } from '../errors.js';
+import type { Repositories } from '../repositories/index.js';
+import type { Subscriber } from '../repositories/subscribers.js';
+import type { Subscription } from '../repositories/subscriptions.js';
+import type { ConsentEvent } from '../repositories/consent-events.js';
+import type { Delivery, MailQuota } from '../repositories/deliveries.js';
+import type { Topic } from '../repositories/topics.js';
+import type { ConsentForm, Frequency } from '../db/types.js';
+import type { Clock } from '../clock.js';
+import type { Metrics } from '../metrics.js';
+import { CONSENT_TEXT, type TermsService } from './terms.js';
+import { normalizeEmail, type Links } from './links.js';
+import { newMessageId, recordWithdrawal, type RequestMeta } from './subscriptions.js';
+
+export interface PreferencesView {
+  subscriber: Subscriber;
+  subscriptions: Subscription[];
+  topics: Topic[];
+}
+
+export interface PreferenceChanges {
+  /** Topic slugs that should be on; every other topic is turned off. */
+  topics: string[];
+  frequencies: Record<string, Frequency>;
+  timeZone: string;
+  digestHour: number;
+  digestWeekday: number;
+  pause: 'none' | 'until' | 'indefinitely';
+  pausedUntil: Date | null;
+}
+
+export interface PreferenceOptions {
+  consentMode: 'checkbox' | 'statement';
+  /** Preference-link mails per address per day (the same limit as confirmation mails). */
+  manageMailDailyLimit: number;
+  mailDomain: string;
+}
+
+/**
+ * The subscriber's own controls behind a preference link: topics, frequency, time, pause,
+ * unsubscribe from everything, download and erase their data; and the link itself by mail.
+ * Each write is one transaction with its consent event.
+ */
+export class PreferenceService {
+  private readonly mailQuota: MailQuota;
+
+  constructor(
+    private readonly repos: Repositories,
+    private readonly terms: TermsService,
+    private readonly links: Links,
+    private readonly clock: Clock,
+    private readonly opts: PreferenceOptions,
+    private readonly metrics?: Metrics,
+  ) {
+    this.mailQuota = { count: opts.manageMailDailyLimit, windowMs: 86_400_000 };
+  }
+
+  /** The subscriber a preference link belongs to; 'expired' or undefined when it does not work. */
+  async manageSubscriber(token: string): Promise<Subscriber | 'expired' | undefined> {
+    const id = this.links.parseManage(token, this.clock.now());
+    if (id === undefined || id === 'expired') return id;
+    return this.repos.subscribers.findById(id);
+  }
+
+  async preferences(subscriber: Subscriber): Promise<PreferencesView> {
+    return {
+      subscriber,
+      subscriptions: await this.repos.subscriptions.forSubscriber(subscriber.id),
+      topics: await this.repos.topics.list({ status: 'active' }),
+    };
+  }
+
+  /**
+   * Applies the preference form. The link was mailed to the address, so turning a topic on
+   * here needs no second confirmation; every change is one consent event.
+   */
+  async updatePreferences(subscriber: Subscriber, changes: PreferenceChanges, meta: RequestMeta): Promise<void> {
+    const now = this.clock.now();
+    const wanted = new Set(changes.topics);
+    const active = await this.repos.topics.list({ status: 'active' });
+    const unknown = [...wanted].filter((s) => !active.some((t) => t.slug === s));
+    if (unknown.length > 0) throw new DomainError(400, 'unknown_topics', `Unknown or archived topics: ${unknown.join(', ')}`, [{ path: 'topics', message: 'unknown or archived' }]);
+    const terms = await this.terms.current();
+    await this.repos.transaction(async (r) => {
+      const subs = await r.subscriptions.forSubscriber(subscriber.id);
+      const on: string[] = [];
+      const off: number[] = [];
+      for (const t of active) {
+        const sub = subs.find((s) => s.topicId === t.id);
+        const isOn = sub?.status === 'active';
+        const frequency = changes.frequencies[t.slug] ?? sub?.frequency ?? 'daily';
+        if (wanted.has(t.slug) && !isOn) {
+          await r.subscriptions.activateDirect(subscriber.id, t.id, frequency, now);
+          on.push(t.slug);
+        } else if (!wanted.has(t.slug) && (isOn || sub?.status === 'pending')) {
+          off.push(t.id);
+        } else if (isOn && sub && sub.frequency !== frequency) {
+          await r.subscriptions.setFrequency(subscriber.id, t.id, frequency, now);
+        }
+      }
+      const withdrawn = await r.subscriptions.unsubscribe(subscriber.id, off, now);
+      await r.subscribers.updateSettings(subscriber.id, {
+        timeZone: changes.timeZone,
+        digestHour: changes.digestHour,
+        digestWeekday: changes.digestWeekday,
+        pausedIndefinitely: changes.pause === 'indefinitely',
+        pausedUntil: changes.pause === 'until' ? changes.pausedUntil : null,
+      });
+      if (withdrawn.length > 0) {
+        await recordWithdrawal(r, subscriber.id, active.filter((t) => withdrawn.includes(t.id)).map((t) => t.slug), 'preferences', meta, now, this.metrics);
+      }
+      await r.consentEvents.record(
+        {
+          subscriberId: subscriber.id,
+          action: 'preferences-changed',
+          topics: on,
+          termsVersion: on.length > 0 ? terms?.version ?? null : null,
+          termsSha256: on.length > 0 ? terms?.bodySha256 ?? null : null,
+          consentText: on.length > 0 ? CONSENT_TEXT[this.opts.consentMode] : null,
+          consentMode: on.length > 0 ? this.opts.consentMode : null,
+          sourceUrl: null,
+          form: 'preferences',
+          ip: meta.ip,
+          userAgent: meta.userAgent?.slice(0, 500) ?? null,
+        },
+        now,
+      );
+    });
+  }
+
+  async unsubscribeAll(subscriber: Subscriber, channel: ConsentForm, meta: RequestMeta): Promise<string[]> {
+    const now = this.clock.now();
+    return this.repos.transaction(async (r) => {
+      const changed = await r.subscriptions.unsubscribe(subscriber.id, null, now);
+      const slugs = (await r.topics.findByIds(changed)).map((t) => t.slug);
+      if (slugs.length > 0) await recordWithdrawal(r, subscriber.id, slugs, channel, meta, now, this.metrics);
+      return slugs;
+    });
+  }
+
+  /** Everything stored about a subscriber (the right of access). */
+  async exportData(subscriberId: number): Promise<{ subscriber: Subscriber; subscriptions: Subscription[]; consentEvents: ConsentEvent[]; deliveries: Delivery[] } | undefined> {
+    const subscriber = await this.repos.subscribers.findById(subscriberId);
+    if (!subscriber) return undefined;
+    return {
+      subscriber,
+      subscriptions: await this.repos.subscriptions.forSubscriber(subscriberId),
+      consentEvents: await this.repos.consentEvents.history(subscriberId),
+      deliveries: await this.repos.deliveries.listForSubscriber(subscriberId, 1000),
+    };
+  }
+
+  /**
+   * Erasure: personal data and consent payloads are deleted; what remains is a keyed hash of
+   * the address in the suppression list (so it is never mailed again) and a payload-free
+   * 'erased' event.
+   */
+  async erase(subscriberId: number, channel: ConsentForm, actor: string): Promise<boolean> {
+    const now = this.clock.now();
+    return this.repos.transaction(async (r) => {
+      const subscriber = await r.subscribers.findById(subscriberId);
+      if (!subscriber) return false;
+      await r.suppressions.add(this.links.signer.emailHash(subscriber.emailNormalized), 'erased', null, now);
+      await r.consentEvents.deleteForSubscriber(subscriber.id);
+      await r.deliveries.anonymiseForSubscriber(subscriber.id);
+      await r.subscribers.delete(subscriber.id);
+      await r.consentEvents.record(
+        { subscriberId: null, action: 'erased', topics: [], termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form: channel, ip: null, userAgent: null },
+        now,
+      );
+      await r.audit.record({ actor, action: 'subscriber.erase', target: `subscriber:${subscriberId}` });
+      return true;
+    });
+  }
+
+  /** Mails a fresh preference link if the address is known; the caller answers the same either way. */
+  async requestManageLink(email: string): Promise<void> {
+    const now = this.clock.now();
+    const normalized = normalizeEmail(email);
+    const subscriber = await this.repos.subscribers.findByEmail(normalized);
+    if (!subscriber) return;
+    if (await this.repos.suppressions.isSuppressed(this.links.signer.emailHash(normalized))) return;
+    await this.repos.transaction(async (r) => {
+      if (!(await r.deliveries.takeMailQuota(subscriber.id, 'manage-link', now, this.mailQuota))) return;
+      await r.deliveries.enqueue({
+        kind: 'manage-link',
+        subscriberId: subscriber.id,
+        toAddress: subscriber.email,
+        idempotencyKey: `manage-link:${subscriber.id}:${randomUUID()}`,
+        payload: {},
+        messageId: newMessageId(this.opts.mailDomain),
+        now,
+      });
+    });
+  }
+}
