@@ -62,70 +62,36 @@ export function subscribersApiRouter(ctx: HandlerContext): Router {
 
 /** These routers' part of the OpenAPI document. */
 export function describeAdminApi(api: ApiKit): void {
-  const { json, E, admin, idParams, path } = api;
+  const { json, idParams, op } = api;
   const { Subscriber, SubscriberDetail } = api.shapes;
 
-  path({
-    method: 'get',
-    path: '/api/v1/stats',
-    tags: ['Subscribers'],
-    operationId: 'getStats',
-    summary: 'Per day and topic: shown, dismissed, signups, confirmations, declines, unsubscribes, sent, bounced',
-    ...admin('admin', true),
+  op('get', '/api/v1/stats', { tag: 'Subscribers', id: 'getStats', summary: 'Per day and topic: shown, dismissed, signups, confirmations, declines, unsubscribes, sent, bounced', scope: 'admin', session: true }, {
     request: { query: statsQuerySchema },
     responses: {
       200: json(z.object({ from: z.string(), to: z.string(), days: z.array(z.record(z.string(), z.unknown())), topics: z.array(z.record(z.string(), z.unknown())) }), 'The figures'),
-      400: E[400],
-      401: E[401],
-      403: E[403],
-      404: E[404],
     },
+    errors: [400, 401, 403, 404],
   });
-  path({
-    method: 'get',
-    path: '/api/v1/subscribers',
-    tags: ['Subscribers'],
-    operationId: 'searchSubscribers',
-    summary: 'Search subscribers by address',
-    ...admin('admin', true),
+  op('get', '/api/v1/subscribers', { tag: 'Subscribers', id: 'searchSubscribers', summary: 'Search subscribers by address', scope: 'admin', session: true }, {
     request: { query: subscriberSearchQuerySchema },
-    responses: { 200: json(z.object({ subscribers: z.array(Subscriber) }), 'Matching subscribers'), 400: E[400], 401: E[401], 403: E[403] },
+    responses: { 200: json(z.object({ subscribers: z.array(Subscriber) }), 'Matching subscribers') },
+    errors: [400, 401, 403],
   });
-  path({
-    method: 'get',
-    path: '/api/v1/subscribers/{id}',
-    tags: ['Subscribers'],
-    operationId: 'getSubscriber',
-    summary: 'One subscriber with subscriptions, consent history and deliveries',
-    ...admin('admin', true),
+  op('get', '/api/v1/subscribers/{id}', { tag: 'Subscribers', id: 'getSubscriber', summary: 'One subscriber with subscriptions, consent history and deliveries', scope: 'admin', session: true }, {
     request: { params: idParams },
-    responses: { 200: json(SubscriberDetail, 'The subscriber'), 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+    responses: { 200: json(SubscriberDetail, 'The subscriber') },
+    errors: [400, 401, 403, 404],
   });
-  path({
-    method: 'get',
-    path: '/api/v1/subscribers/{id}/export',
-    tags: ['Subscribers'],
-    operationId: 'exportSubscriber',
-    summary: "Download a subscriber's data",
-    ...admin('admin', true),
+  op('get', '/api/v1/subscribers/{id}/export', { tag: 'Subscribers', id: 'exportSubscriber', summary: "Download a subscriber's data", scope: 'admin', session: true }, {
     request: { params: idParams },
     responses: {
       200: json(SubscriberDetail.extend({ exportedAt: isoDate }), 'The data export (an attachment)'),
-      400: E[400],
-      401: E[401],
-      403: E[403],
-      404: E[404],
     },
+    errors: [400, 401, 403, 404],
   });
-  path({
-    method: 'delete',
-    path: '/api/v1/subscribers/{id}',
-    tags: ['Subscribers'],
-    operationId: 'eraseSubscriber',
-    summary: 'Erase a subscriber',
-    description: 'Deletes personal data and consent payloads; keeps a keyed hash of the address in the suppression list.',
-    ...admin('admin', true),
+  op('delete', '/api/v1/subscribers/{id}', { tag: 'Subscribers', id: 'eraseSubscriber', summary: 'Erase a subscriber', description: 'Deletes personal data and consent payloads; keeps a keyed hash of the address in the suppression list.', scope: 'admin', session: true }, {
     request: { params: idParams },
-    responses: { 204: { description: 'Erased' }, 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+    responses: { 204: { description: 'Erased' } },
+    errors: [400, 401, 403, 404],
   });
 }

@@ -28,21 +28,11 @@ export interface OpenApiOptions {
 
 /** This document and its page. */
 function describeMeta(api: ApiKit): void {
-  const { path } = api;
-  path({
-    method: 'get',
-    path: '/api/v1/openapi.json',
-    tags: ['Meta'],
-    operationId: 'getOpenApi',
-    summary: 'This document',
+  const { op } = api;
+  op('get', '/api/v1/openapi.json', { tag: 'Meta', id: 'getOpenApi', summary: 'This document' }, {
     responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
   });
-  path({
-    method: 'get',
-    path: '/api/docs',
-    tags: ['Meta'],
-    operationId: 'getApiDocs',
-    summary: 'This document as a page',
+  op('get', '/api/docs', { tag: 'Meta', id: 'getApiDocs', summary: 'This document as a page' }, {
     responses: { 200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } } },
   });
 }

@@ -206,6 +206,28 @@ export function createApiKit(registry: OpenAPIRegistry) {
 
   const path = (route: RouteConfig) => registry.registerPath(route);
 
+  /**
+   * One API operation: where it is, what it is called, who may call it, what it takes and
+   * answers; `errors` lists the error statuses it may give, each with the shared error body.
+   */
+  const op = (
+    method: RouteConfig['method'],
+    route: string,
+    meta: { tag: string; id: string; summary: string; description?: string; scope?: 'admin' | 'ingest' | 'bounces'; session?: boolean },
+    spec: { request?: RouteConfig['request']; responses: RouteConfig['responses']; errors?: (keyof typeof E)[] },
+  ) =>
+    path({
+      method,
+      path: route,
+      tags: [meta.tag],
+      operationId: meta.id,
+      summary: meta.summary,
+      ...(meta.description && { description: meta.description }),
+      ...(meta.scope && admin(meta.scope, meta.session)),
+      ...(spec.request && { request: spec.request }),
+      responses: { ...spec.responses, ...Object.fromEntries((spec.errors ?? []).map((code) => [code, E[code]])) },
+    });
+
   const page = (method: 'get' | 'post', p: string, summary: string, responses: RouteConfig['responses'], request?: RouteConfig['request']) =>
     path({ method, path: p, tags: ['Pages'], summary, request, responses });
   const formBody = (schema: z.ZodType) => ({ body: { required: true, content: { 'application/x-www-form-urlencoded': { schema } } } });
@@ -216,7 +238,7 @@ export function createApiKit(registry: OpenAPIRegistry) {
   const tokenPageErrors = { 404: htmlPage('The link is not valid'), 410: htmlPage('The link has expired') };
 
   return {
-    path, page, json, htmlPage, err, E, admin, jsonBody, formBody, slugParams, idParams, tokenParams, tokenPageErrors, topicsQuery,
+    path, op, page, json, htmlPage, err, E, admin, jsonBody, formBody, slugParams, idParams, tokenParams, tokenPageErrors, topicsQuery,
     shapes: { ErrorBody, Topic, Article, Feed, TermsVersion, WidgetConfig, TopicTestResult, Delivery, Subscriber, Subscription, ConsentEvent, SubscriberDelivery, SubscriberDetail },
   };
 }

@@ -41,42 +41,23 @@ export function articlesRouter(ctx: HandlerContext): Router {
 
 /** This router's part of the OpenAPI document. */
 export function describeArticlesApi(api: ApiKit): void {
-  const { json, err, E, admin, jsonBody, path } = api;
+  const { json, err, jsonBody, op } = api;
   const { Article } = api.shapes;
 
-  path({
-    method: 'post',
-    path: '/api/v1/articles',
-    tags: ['Articles'],
-    operationId: 'ingestArticle',
-    summary: 'Publish an article (CMS webhook)',
-    description: 'Stored once (idempotent by externalId, else URL) and matched against every active topic.',
-    ...admin('ingest'),
+  op('post', '/api/v1/articles', { tag: 'Articles', id: 'ingestArticle', summary: 'Publish an article (CMS webhook)', description: 'Stored once (idempotent by externalId, else URL) and matched against every active topic.', scope: 'ingest' }, {
     request: jsonBody(articleCreateSchema),
     responses: {
       201: json(z.object({ article: Article, outcome: z.literal('created'), matchedTopics: z.array(z.string()) }), 'New article, with the slugs of the topics it matched'),
       200: json(z.object({ article: Article, outcome: z.string(), matchedTopics: z.array(z.string()) }), 'Known article (updated or unchanged)'),
-      400: E[400],
-      401: E[401],
-      403: E[403],
-      409: E[409],
-      413: E[413],
     },
+    errors: [400, 401, 403, 409, 413],
   });
-  path({
-    method: 'get',
-    path: '/api/v1/articles',
-    tags: ['Articles'],
-    operationId: 'listArticles',
-    summary: 'List articles, newest first',
-    ...admin('ingest'),
+  op('get', '/api/v1/articles', { tag: 'Articles', id: 'listArticles', summary: 'List articles, newest first', scope: 'ingest' }, {
     request: { query: articleListQuerySchema.extend({ cursor: articleListQuerySchema.shape.cursor.meta({ description: 'nextCursor of the previous page' }) }) },
     responses: {
       200: json(z.object({ articles: z.array(Article), nextCursor: z.string().nullable() }), 'A page of articles'),
-      400: E[400],
-      401: E[401],
-      403: E[403],
       404: err('The topic does not exist'),
     },
+    errors: [400, 401, 403],
   });
 }

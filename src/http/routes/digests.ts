@@ -61,43 +61,24 @@ export function digestsRouter(ctx: HandlerContext): Router {
 
 /** This router's part of the OpenAPI document. */
 export function describeDigestsApi(api: ApiKit): void {
-  const { json, E, admin, jsonBody, path } = api;
+  const { json, jsonBody, op } = api;
   const { Delivery } = api.shapes;
 
-  path({
-    method: 'post',
-    path: '/api/v1/digests/run',
-    tags: ['Digests'],
-    operationId: 'runDigests',
-    summary: 'Run the digest scheduler now',
-    ...admin('admin'),
+  op('post', '/api/v1/digests/run', { tag: 'Digests', id: 'runDigests', summary: 'Run the digest scheduler now', scope: 'admin' }, {
     responses: {
       200: json(
         z.object({ runId: z.number().int().nullable(), skipped: z.boolean().meta({ description: 'Another process holds the scheduler lock' }), scanned: z.number().int(), queued: z.number().int(), ms: z.number() }),
         'What the run did',
       ),
-      401: E[401],
-      403: E[403],
     },
+    errors: [401, 403],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/digests/test',
-    tags: ['Digests'],
-    operationId: 'sendTestMail',
-    summary: 'Queue a test mail to an address',
-    ...admin('admin'),
+  op('post', '/api/v1/digests/test', { tag: 'Digests', id: 'sendTestMail', summary: 'Queue a test mail to an address', scope: 'admin' }, {
     request: jsonBody(z.strictObject({ email: emailSchema })),
-    responses: { 202: json(z.object({ status: z.literal('queued'), deliveryId: z.number().int().nullable() }), 'Queued'), 400: E[400], 401: E[401], 403: E[403] },
+    responses: { 202: json(z.object({ status: z.literal('queued'), deliveryId: z.number().int().nullable() }), 'Queued') },
+    errors: [400, 401, 403],
   });
-  path({
-    method: 'get',
-    path: '/api/v1/digests/preview',
-    tags: ['Digests'],
-    operationId: 'previewDigests',
-    summary: "What a subscriber's digests would contain if due now",
-    description: 'Nothing is queued.',
-    ...admin('admin'),
+  op('get', '/api/v1/digests/preview', { tag: 'Digests', id: 'previewDigests', summary: "What a subscriber's digests would contain if due now", description: 'Nothing is queued.', scope: 'admin' }, {
     request: { query: z.object({ subscriber: idParamSchema.meta({ description: 'Subscriber id' }) }) },
     responses: {
       200: json(
@@ -107,19 +88,10 @@ export function describeDigestsApi(api: ApiKit): void {
         }),
         'The rendered digests',
       ),
-      400: E[400],
-      401: E[401],
-      403: E[403],
-      404: E[404],
     },
+    errors: [400, 401, 403, 404],
   });
-  path({
-    method: 'get',
-    path: '/api/v1/deliveries',
-    tags: ['Digests'],
-    operationId: 'listDeliveries',
-    summary: 'The delivery log, newest first',
-    ...admin('admin'),
+  op('get', '/api/v1/deliveries', { tag: 'Digests', id: 'listDeliveries', summary: 'The delivery log, newest first', scope: 'admin' }, {
     request: { query: deliveriesQuerySchema },
     responses: {
       200: json(
@@ -130,25 +102,14 @@ export function describeDigestsApi(api: ApiKit): void {
         }),
         'A page of deliveries',
       ),
-      400: E[400],
-      401: E[401],
-      403: E[403],
     },
+    errors: [400, 401, 403],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/bounces',
-    tags: ['Digests'],
-    operationId: 'recordBounce',
-    summary: 'Bounce / complaint webhook',
-    description: 'Hard bounces and complaints suppress the address; soft bounces do after repeated failures.',
-    ...admin('bounces'),
+  op('post', '/api/v1/bounces', { tag: 'Digests', id: 'recordBounce', summary: 'Bounce / complaint webhook', description: 'Hard bounces and complaints suppress the address; soft bounces do after repeated failures.', scope: 'bounces' }, {
     request: jsonBody(bounceSchema),
     responses: {
       200: json(z.object({ type: z.enum(['hard', 'soft', 'complaint']), suppressed: z.boolean(), unsubscribed: z.number().int(), deliveryId: z.number().int().nullable() }), 'Recorded'),
-      400: E[400],
-      401: E[401],
-      403: E[403],
     },
+    errors: [400, 401, 403],
   });
 }

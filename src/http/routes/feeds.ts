@@ -29,36 +29,21 @@ export function feedsRouter(ctx: HandlerContext): Router {
 
 /** This router's part of the OpenAPI document. */
 export function describeFeedsApi(api: ApiKit): void {
-  const { json, E, admin, jsonBody, idParams, path } = api;
+  const { json, jsonBody, idParams, op } = api;
   const { Feed } = api.shapes;
 
-  path({
-    method: 'get',
-    path: '/api/v1/feeds',
-    tags: ['Feeds'],
-    operationId: 'listFeeds',
-    summary: 'RSS/Atom sources',
-    ...admin('admin'),
-    responses: { 200: json(z.object({ feeds: z.array(Feed) }), 'The feeds'), 401: E[401], 403: E[403] },
+  op('get', '/api/v1/feeds', { tag: 'Feeds', id: 'listFeeds', summary: 'RSS/Atom sources', scope: 'admin' }, {
+    responses: { 200: json(z.object({ feeds: z.array(Feed) }), 'The feeds') },
+    errors: [401, 403],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/feeds',
-    tags: ['Feeds'],
-    operationId: 'addFeed',
-    summary: 'Add a feed to poll',
-    ...admin('admin'),
+  op('post', '/api/v1/feeds', { tag: 'Feeds', id: 'addFeed', summary: 'Add a feed to poll', scope: 'admin' }, {
     request: jsonBody(feedCreateSchema),
-    responses: { 201: json(z.object({ feed: Feed }), 'Added'), 400: E[400], 401: E[401], 403: E[403], 409: E[409] },
+    responses: { 201: json(z.object({ feed: Feed }), 'Added') },
+    errors: [400, 401, 403, 409],
   });
-  path({
-    method: 'delete',
-    path: '/api/v1/feeds/{id}',
-    tags: ['Feeds'],
-    operationId: 'removeFeed',
-    summary: 'Stop polling a feed',
-    ...admin('admin'),
+  op('delete', '/api/v1/feeds/{id}', { tag: 'Feeds', id: 'removeFeed', summary: 'Stop polling a feed', scope: 'admin' }, {
     request: { params: idParams },
-    responses: { 204: { description: 'Removed' }, 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+    responses: { 204: { description: 'Removed' } },
+    errors: [400, 401, 403, 404],
   });
 }

@@ -66,70 +66,40 @@ export function publicApiRouter(ctx: HandlerContext): Router {
 
 /** The public API's part of the OpenAPI document: widget config, signups, prompt counts; and terms. */
 export function describePublicApi(api: ApiKit): void {
-  const { json, err, E, admin, jsonBody, path } = api;
+  const { json, err, jsonBody, op } = api;
   const { TermsVersion, WidgetConfig } = api.shapes;
 
-  path({
-    method: 'get',
-    path: '/api/v1/widget-config',
-    tags: ['Public'],
-    operationId: 'getWidgetConfig',
-    summary: 'What the signup box shows',
-    description: 'Topics (slug, name), consent mode and text, terms URL and version, and a signed form token (time trap). Cacheable for a minute; CORS for ALLOWED_ORIGINS.',
+  op('get', '/api/v1/widget-config', { tag: 'Public', id: 'getWidgetConfig', summary: 'What the signup box shows', description: 'Topics (slug, name), consent mode and text, terms URL and version, and a signed form token (time trap). Cacheable for a minute; CORS for ALLOWED_ORIGINS.' }, {
     request: {
       query: widgetConfigQuerySchema.extend({
         topics: widgetConfigQuerySchema.shape.topics.meta({ description: 'Comma-separated topic slugs', example: ['japan', 'nato'], param: { style: 'form', explode: false } }),
         article: widgetConfigQuerySchema.shape.article.meta({ description: 'URL of the article the box is on; picks its topics when none are given' }),
       }),
     },
-    responses: { 200: json(WidgetConfig, 'The widget configuration'), 304: { description: 'Not modified (If-None-Match)' }, 400: E[400] },
+    responses: { 200: json(WidgetConfig, 'The widget configuration'), 304: { description: 'Not modified (If-None-Match)' } },
+    errors: [400],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/subscriptions',
-    tags: ['Public'],
-    operationId: 'createSubscription',
-    summary: 'Sign up (double opt-in)',
-    description: 'Writes pending subscriptions and queues a confirmation mail. The answer is the same whatever the state of the address (no enumeration).',
+  op('post', '/api/v1/subscriptions', { tag: 'Public', id: 'createSubscription', summary: 'Sign up (double opt-in)', description: 'Writes pending subscriptions and queues a confirmation mail. The answer is the same whatever the state of the address (no enumeration).' }, {
     request: jsonBody(signupSchema, 'JSON from the widget or a form post; `topics` may be a comma-separated string', true),
     responses: {
       202: json(z.object({ status: z.literal('pending'), message: z.string() }), 'Accepted: a confirmation mail is on its way (or nothing is sent, silently)'),
-      400: E[400],
       409: err('terms_outdated: the terms version shown is no longer current'),
-      413: E[413],
-      415: E[415],
-      429: E[429],
       503: err('No terms are published yet (production)'),
     },
+    errors: [400, 413, 415, 429],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/prompt-events',
-    tags: ['Public'],
-    operationId: 'recordPromptEvent',
-    summary: 'Count a prompt shown or dismissed (No Thanks)',
-    description: 'Anonymous per-topic, per-day counts; no personal data. Unknown slugs are ignored.',
+  op('post', '/api/v1/prompt-events', { tag: 'Public', id: 'recordPromptEvent', summary: 'Count a prompt shown or dismissed (No Thanks)', description: 'Anonymous per-topic, per-day counts; no personal data. Unknown slugs are ignored.' }, {
     request: jsonBody(promptEventSchema),
-    responses: { 204: { description: 'Counted' }, 400: E[400], 413: E[413], 415: E[415], 429: E[429] },
+    responses: { 204: { description: 'Counted' } },
+    errors: [400, 413, 415, 429],
   });
-  path({
-    method: 'get',
-    path: '/api/v1/terms',
-    tags: ['Terms'],
-    operationId: 'listTerms',
-    summary: 'Every published terms version',
-    ...admin('admin'),
-    responses: { 200: json(z.object({ terms: z.array(TermsVersion) }), 'Newest first'), 401: E[401], 403: E[403] },
+  op('get', '/api/v1/terms', { tag: 'Terms', id: 'listTerms', summary: 'Every published terms version', scope: 'admin' }, {
+    responses: { 200: json(z.object({ terms: z.array(TermsVersion) }), 'Newest first') },
+    errors: [401, 403],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/terms',
-    tags: ['Terms'],
-    operationId: 'publishTerms',
-    summary: 'Publish a terms version (it becomes current)',
-    description: 'Published versions are never edited. Signups showing an older version get 409 terms_outdated.',
-    ...admin('admin'),
+  op('post', '/api/v1/terms', { tag: 'Terms', id: 'publishTerms', summary: 'Publish a terms version (it becomes current)', description: 'Published versions are never edited. Signups showing an older version get 409 terms_outdated.', scope: 'admin' }, {
     request: jsonBody(termsPublishSchema),
-    responses: { 201: json(z.object({ terms: TermsVersion }), 'Published'), 400: E[400], 401: E[401], 403: E[403], 413: E[413] },
+    responses: { 201: json(z.object({ terms: TermsVersion }), 'Published') },
+    errors: [400, 401, 403, 413],
   });
 }

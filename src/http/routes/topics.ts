@@ -59,86 +59,45 @@ export function topicsRouter(ctx: HandlerContext): Router {
 
 /** This router's part of the OpenAPI document. */
 export function describeTopicsApi(api: ApiKit): void {
-  const { json, err, E, admin, jsonBody, slugParams, path } = api;
+  const { json, err, jsonBody, slugParams, op } = api;
   const { Topic, TopicTestResult } = api.shapes;
 
-  path({
-    method: 'get',
-    path: '/api/v1/topics',
-    tags: ['Topics'],
-    operationId: 'listTopics',
-    summary: 'List topics',
-    ...admin('admin'),
+  op('get', '/api/v1/topics', { tag: 'Topics', id: 'listTopics', summary: 'List topics', scope: 'admin' }, {
     request: { query: topicListQuerySchema },
-    responses: { 200: json(z.object({ topics: z.array(Topic) }), 'The topics'), 400: E[400], 401: E[401], 403: E[403] },
+    responses: { 200: json(z.object({ topics: z.array(Topic) }), 'The topics') },
+    errors: [400, 401, 403],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/topics',
-    tags: ['Topics'],
-    operationId: 'createTopic',
-    summary: 'Create a topic',
-    description: 'The query is parsed and checked; tags through `tag:` in the query.',
-    ...admin('admin'),
+  op('post', '/api/v1/topics', { tag: 'Topics', id: 'createTopic', summary: 'Create a topic', description: 'The query is parsed and checked; tags through `tag:` in the query.', scope: 'admin' }, {
     request: jsonBody(topicCreateSchema),
     responses: {
       201: { ...json(z.object({ topic: Topic }), 'Created'), headers: { Location: { description: 'URL of the new topic', schema: { type: 'string' } } } },
-      400: E[400],
-      401: E[401],
-      403: E[403],
       409: err('slug_taken: the slug is in use'),
-      413: E[413],
     },
+    errors: [400, 401, 403, 413],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/topics/test',
-    tags: ['Topics'],
-    operationId: 'testDraftQuery',
-    summary: 'Run a draft query against recent articles',
-    ...admin('admin'),
+  op('post', '/api/v1/topics/test', { tag: 'Topics', id: 'testDraftQuery', summary: 'Run a draft query against recent articles', scope: 'admin' }, {
     request: jsonBody(topicTestSchema, '`query` is required here'),
-    responses: { 200: json(TopicTestResult, 'The matches'), 400: E[400], 401: E[401], 403: E[403] },
+    responses: { 200: json(TopicTestResult, 'The matches') },
+    errors: [400, 401, 403],
   });
-  path({
-    method: 'get',
-    path: '/api/v1/topics/{slug}',
-    tags: ['Topics'],
-    operationId: 'getTopic',
-    summary: 'One topic',
-    ...admin('admin'),
+  op('get', '/api/v1/topics/{slug}', { tag: 'Topics', id: 'getTopic', summary: 'One topic', scope: 'admin' }, {
     request: { params: slugParams },
-    responses: { 200: json(z.object({ topic: Topic }), 'The topic'), 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+    responses: { 200: json(z.object({ topic: Topic }), 'The topic') },
+    errors: [400, 401, 403, 404],
   });
-  path({
-    method: 'patch',
-    path: '/api/v1/topics/{slug}',
-    tags: ['Topics'],
-    operationId: 'updateTopic',
-    summary: 'Change a topic',
-    ...admin('admin'),
+  op('patch', '/api/v1/topics/{slug}', { tag: 'Topics', id: 'updateTopic', summary: 'Change a topic', scope: 'admin' }, {
     request: { params: slugParams, ...jsonBody(topicPatchSchema) },
-    responses: { 200: json(z.object({ topic: Topic }), 'The changed topic'), 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+    responses: { 200: json(z.object({ topic: Topic }), 'The changed topic') },
+    errors: [400, 401, 403, 404],
   });
-  path({
-    method: 'delete',
-    path: '/api/v1/topics/{slug}',
-    tags: ['Topics'],
-    operationId: 'archiveTopic',
-    summary: 'Archive a topic',
-    description: 'Topics are archived, not deleted: subscriptions and consent history refer to them.',
-    ...admin('admin'),
+  op('delete', '/api/v1/topics/{slug}', { tag: 'Topics', id: 'archiveTopic', summary: 'Archive a topic', description: 'Topics are archived, not deleted: subscriptions and consent history refer to them.', scope: 'admin' }, {
     request: { params: slugParams },
-    responses: { 200: json(z.object({ topic: Topic }), 'The archived topic'), 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+    responses: { 200: json(z.object({ topic: Topic }), 'The archived topic') },
+    errors: [400, 401, 403, 404],
   });
-  path({
-    method: 'post',
-    path: '/api/v1/topics/{slug}/test',
-    tags: ['Topics'],
-    operationId: 'testTopic',
-    summary: "Run the topic's query (or a draft) against recent articles",
-    ...admin('admin'),
+  op('post', '/api/v1/topics/{slug}/test', { tag: 'Topics', id: 'testTopic', summary: "Run the topic's query (or a draft) against recent articles", scope: 'admin' }, {
     request: { params: slugParams, body: { required: false, content: { 'application/json': { schema: topicTestSchema } } } },
-    responses: { 200: json(TopicTestResult, 'The matches'), 400: E[400], 401: E[401], 403: E[403], 404: E[404] },
+    responses: { 200: json(TopicTestResult, 'The matches') },
+    errors: [400, 401, 403, 404],
   });
 }
