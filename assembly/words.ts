@@ -1,7 +1,7 @@
 /**
- * The word table of src/matching/text.ts, in WebAssembly (AssemblyScript; `npm run build:wasm`
- * compiles it to src/matching/words.wasm, which is committed; a unit test checks that the
- * committed file is what this source compiles to).
+ * The word table behind src/matching/word-scanner.ts (used by text.ts and article.ts), in
+ * WebAssembly (AssemblyScript; `npm run build:wasm` compiles it to src/matching/words.wasm, which
+ * is committed; a unit test checks that the committed file is what this source compiles to).
  *
  * Why: splitting plain ASCII text into words and looking each word up is most of the cost of
  * matching an article; in JS it ran at ~120 ns a word (a data-dependent branch per char, a

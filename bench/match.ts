@@ -14,8 +14,8 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import pg from 'pg';
-import { ENGLISH_STOP_WORDS } from '../src/matching/text.js';
 import {
+  ENGLISH_STOP_WORDS,
   frequencyKeys,
   parseQuery,
   prepareArticle,

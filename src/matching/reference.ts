@@ -1,9 +1,9 @@
 /**
- * The plain, obviously-correct query evaluator. The percolator (index.ts) must return exactly
+ * The plain, obviously-correct query evaluator. The percolator (topic-index.ts) must return exactly
  * the topics this accepts; tests compare the two.
  */
 import type { PhraseNode, QueryNode } from './query.js';
-import type { PreparedArticle } from './text.js';
+import type { PreparedArticle } from './article.js';
 
 function phraseAt(node: PhraseNode, a: PreparedArticle, start: number): boolean {
   for (let i = 0; i < node.stems.length; i++) {

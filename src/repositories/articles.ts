@@ -58,7 +58,7 @@ function contentColumns(a: ArticleWrite, searchText: string) {
     language: a.language,
     published_at: a.publishedAt,
     content_hash: a.contentHash,
-    // Our own stems (see src/matching/text.ts searchText), so forward search sees what the matcher sees.
+    // Our own stems (see src/matching/article.ts searchText), so forward search sees what the matcher sees.
     search_vector: sql<string>`to_tsvector('simple', ${searchText})`,
   };
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeQuery, parseQuery, QueryError, type QueryNode } from '../../../src/matching/query.js';
+import { QueryError, type QueryNode } from '../../../src/matching/query.js';
+import { normalizeQuery } from '../../../src/matching/query-canonical.js';
+import { parseQuery } from '../../../src/matching/query-parse.js';
 import { toTsQueryPrefilter } from '../../../src/matching/pg.js';
 
 function err(q: string, opts?: Parameters<typeof parseQuery>[1]): QueryError {

@@ -1,21 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  analyze,
-  foldText,
-  foldWords,
-  internTerm,
-  lookupTerm,
-  normalizeLanguage,
-  normalizeTag,
-  prepareArticle,
-  searchText,
-  SEPARATOR_CHARS,
-  stemWord,
-  stopWordsFor,
-  termKey,
-  tokenize,
-} from '../../../src/matching/text.js';
+import { analyze, prepareArticle, searchText, SEPARATOR_CHARS, tokenize } from '../../../src/matching/article.js';
+import { internTerm, lookupTerm, termKey } from '../../../src/matching/terms.js';
+import { foldText, foldWords, normalizeLanguage, normalizeTag, stemWord, stopWordsFor } from '../../../src/matching/text.js';
 
 /** The definition the fast scanners must agree with: fold, split, drop stop words, stem. */
 function spec(text: string, language: string): (string | null)[] {

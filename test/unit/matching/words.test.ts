@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WordTable } from '../../../src/matching/words.js';
+import { WordTable } from '../../../src/matching/word-scanner.js';
 
 /** A table over a toy analyser: the stem is the word minus a trailing "s"; ids from a Map. */
 function toyTable(maxWords = 500_000) {
