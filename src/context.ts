@@ -179,7 +179,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       maxFormAgeMs: 2 * 86_400_000,
       mailDomain,
     }, promptCounts, activeTopics, metrics),
-    preferences: new PreferenceService(repos, terms, links, clock, {
+    preferences: new PreferenceService(repos, links, terms, clock, {
       consentMode: config.consentMode,
       manageMailDailyLimit: config.lifecycle.confirmMailDailyLimit,
       mailDomain,

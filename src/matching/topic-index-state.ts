@@ -23,34 +23,28 @@ export interface TopicIndexOptions extends ParseOptions {
   onError?: (topicId: number, error: unknown) => void;
 }
 
-export function growI32(a: Int32Array<ArrayBuffer>, min: number, fill?: number): Int32Array<ArrayBuffer> {
+type Words = Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> | Float64Array<ArrayBuffer>;
+
+/**
+ * `a` when it holds `min` already, else a copy of it at least `min` long, doubling so that
+ * appending stays amortised O(1); new slots hold `fill` (default 0). Only called when a length
+ * check failed, so never on the per-article path's common case.
+ */
+function growWords<T extends Words>(a: T, min: number, make: (n: number) => T, fill?: number): T {
   if (a.length >= min) return a;
   let n = Math.max(16, a.length);
   while (n < min) n *= 2;
-  const b = new Int32Array(n);
+  const b = make(n);
   b.set(a);
   if (fill !== undefined) b.fill(fill, a.length);
   return b;
 }
-export function growU32(a: Uint32Array<ArrayBuffer>, min: number): Uint32Array<ArrayBuffer> {
-  if (a.length >= min) return a;
-  let n = Math.max(16, a.length);
-  while (n < min) n *= 2;
-  const b = new Uint32Array(n);
-  b.set(a);
-  return b;
-}
+export const growI32 = (a: Int32Array<ArrayBuffer>, min: number, fill?: number) => growWords(a, min, (n) => new Int32Array(n), fill);
+export const growU32 = (a: Uint32Array<ArrayBuffer>, min: number) => growWords(a, min, (n) => new Uint32Array(n));
+export const growF64 = (a: Float64Array<ArrayBuffer>, min: number) => growWords(a, min, (n) => new Float64Array(n));
 export function growU8(a: Uint8Array<ArrayBuffer>, min: number): Uint8Array<ArrayBuffer> {
   if (a.length >= min) return a;
   const b = new Uint8Array(min);
-  b.set(a);
-  return b;
-}
-export function growF64(a: Float64Array<ArrayBuffer>, min: number): Float64Array<ArrayBuffer> {
-  if (a.length >= min) return a;
-  let n = Math.max(16, a.length);
-  while (n < min) n *= 2;
-  const b = new Float64Array(n);
   b.set(a);
   return b;
 }

@@ -41,28 +41,16 @@ export class ConsentEventsRepository {
   }
 
   async history(subscriberId: number): Promise<ConsentEvent[]> {
-    const rows = await this.db
+    // Aliased to the view's names: the rows are the events.
+    return this.db
       .selectFrom('consent_events')
-      .select(['id', 'subscriber_id', 'action', 'topics', 'terms_version', 'terms_sha256', 'consent_text', 'consent_mode', 'source_url', 'form', 'ip', 'user_agent', 'created_at'])
+      .select(['id', 'subscriber_id as subscriberId', 'action', 'topics', 'terms_version as termsVersion', 'terms_sha256 as termsSha256', 'consent_text as consentText',
+        'consent_mode as consentMode', 'source_url as sourceUrl', 'form', 'ip', 'user_agent as userAgent', 'created_at as createdAt'])
       .where('subscriber_id', '=', subscriberId)
       .orderBy('id')
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      subscriberId: r.subscriber_id,
-      action: r.action,
-      topics: r.topics,
-      termsVersion: r.terms_version,
-      termsSha256: r.terms_sha256,
-      consentText: r.consent_text,
-      consentMode: r.consent_mode,
-      sourceUrl: r.source_url,
-      form: r.form,
-      ip: r.ip,
-      userAgent: r.user_agent,
-      createdAt: r.created_at,
-    }));
   }
+
 
   /** Erasure deletes the consent payloads of a subscriber (DELETE is allowed; UPDATE is not). */
   async deleteForSubscriber(subscriberId: number): Promise<void> {

@@ -19,28 +19,18 @@ export interface Subscription {
 export class SubscriptionsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** A subscriber's subscriptions with their topics, by topic name. */
   async forSubscriber(subscriberId: number): Promise<Subscription[]> {
-    const rows = await this.db
+    return this.db
       .selectFrom('subscriptions as s')
       .innerJoin('topics as t', 't.id', 's.topic_id')
-      .select(['s.id', 's.subscriber_id', 's.topic_id', 't.slug', 't.name', 't.status as topic_status', 's.status', 's.frequency', 's.requested_at', 's.confirmed_at', 's.unsubscribed_at'])
+      .select(['s.id', 's.subscriber_id as subscriberId', 's.topic_id as topicId', 't.slug as topicSlug', 't.name as topicName', 't.status as topicStatus', 's.status',
+        's.frequency', 's.requested_at as requestedAt', 's.confirmed_at as confirmedAt', 's.unsubscribed_at as unsubscribedAt'])
       .where('s.subscriber_id', '=', subscriberId)
       .orderBy('t.name')
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      subscriberId: r.subscriber_id,
-      topicId: r.topic_id,
-      topicSlug: r.slug,
-      topicName: r.name,
-      topicStatus: r.topic_status,
-      status: r.status,
-      frequency: r.frequency,
-      requestedAt: r.requested_at,
-      confirmedAt: r.confirmed_at,
-      unsubscribedAt: r.unsubscribed_at,
-    }));
   }
+
 
   /** Activates pending subscriptions of these topics. Returns the topic ids activated. */
   async activate(subscriberId: number, topicIds: readonly number[], now: Date): Promise<number[]> {

@@ -47,8 +47,8 @@ export class PreferenceService {
 
   constructor(
     private readonly repos: Repositories,
-    private readonly terms: TermsService,
     private readonly links: Links,
+    private readonly terms: TermsService,
     private readonly clock: Clock,
     private readonly opts: PreferenceOptions,
     private readonly metrics?: Metrics,
