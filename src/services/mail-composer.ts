@@ -246,7 +246,7 @@ export class MailComposer {
   }
 }
 
-/** Earliest confirmation among these topics' subscriptions (as DigestsRepository.confirmedSince). */
+/** Earliest confirmation among these topics' subscriptions (as SubscriptionsRepository.confirmedSince). */
 function earliest(confirmations: Map<number, Date | null>, topicIds: readonly number[]): Date | null {
   let min: Date | null = null;
   for (const id of topicIds) {
