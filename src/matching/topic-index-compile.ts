@@ -150,8 +150,8 @@ function dedupe(s: IndexState, start: number): number {
   return newEntry(s, start, h);
 }
 
-function intern(s: IndexState, key: string): number {
-  const id = internTerm(key);
+/** `id`, with its document frequency for this index worked out on first use. */
+function withDf(s: IndexState, id: number, key: string): number {
   if (s.termDfSet.length <= id) {
     s.termDf = growF64(s.termDf, id + 1);
     s.termDfSet = growU8(s.termDfSet, s.termDf.length);
@@ -163,18 +163,13 @@ function intern(s: IndexState, key: string): number {
   return id;
 }
 
+function intern(s: IndexState, key: string): number {
+  return withDf(s, internTerm(key), key);
+}
+
 function word(s: IndexState, stem: string, id: number | undefined): number {
   // trust a parser-provided id only if it is the stem's (cheap: usually the same string object)
-  if (id === undefined || termKey(id) !== stem) return intern(s, stem);
-  if (s.termDfSet.length <= id) {
-    s.termDf = growF64(s.termDf, id + 1);
-    s.termDfSet = growU8(s.termDfSet, s.termDf.length);
-  }
-  if (s.termDfSet[id] === 0) {
-    s.termDf[id] = dfOf(s, stem);
-    s.termDfSet[id] = 1;
-  }
-  return id;
+  return id === undefined || termKey(id) !== stem ? intern(s, stem) : withDf(s, id, stem);
 }
 
 function emit(s: IndexState, v: number): void {
