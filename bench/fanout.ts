@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { createNullTransport, type MailTransport } from '../src/mail/index.js';
 import type { AppContext } from '../src/context.js';
-import { buildPayload } from '../src/services/digests.js';
+import { buildDigest } from '../src/services/digests.js';
 import { lastDailySlot } from '../src/services/schedule-time.js';
 import { newMessageId } from '../src/services/subscriptions.js';
 import { normalizeEmail } from '../src/services/links.js';
@@ -76,7 +76,7 @@ async function naive(ctx: AppContext, sample: number): Promise<{ digests: number
     if (mine.length === 0) continue;
     queued += await repos.transaction((t) =>
       t.digests.queue(
-        [{ subscriberId: r.id, toAddress: r.email, idempotencyKey: `digest:${r.id}:daily:${slot.period}`, messageId: newMessageId('news.example'), payload: buildPayload(mine, 'daily', slot.period), articleIds: [...new Set(mine.map((it) => it.articleId))] }],
+        [{ subscriberId: r.id, toAddress: r.email, idempotencyKey: `digest:${r.id}:daily:${slot.period}`, messageId: newMessageId('news.example'), ...buildDigest(mine, 'daily', slot.period) }],
         null,
         now,
       ),

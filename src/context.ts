@@ -29,6 +29,7 @@ import { AdminService } from './services/admin.js';
 import { AdminStatsService } from './services/admin-stats.js';
 import { SystemService } from './services/system.js';
 import { DigestAdminService } from './services/digest-admin.js';
+import { StoryService } from './stories/service.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -50,6 +51,7 @@ export interface Services {
   adminStats: AdminStatsService;
   digestAdmin: DigestAdminService;
   system: SystemService;
+  stories: StoryService;
 }
 
 /**
@@ -149,7 +151,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     manageTtlMs: config.lifecycle.manageTtlMs,
     maxItems: config.digests.maxItems,
   });
-  const articles = new ArticleService(repos, matcher, clock, metrics);
+  const stories = new StoryService(repos, clock, logger, { windowMs: config.stories.windowMs, threshold: config.stories.threshold });
+  const articles = new ArticleService(repos, matcher, clock, metrics, config.stories.enabled ? stories : undefined);
   const promptCounts = new PromptCountBuffer(repos.promptCounts, logger, config.lifecycle.promptCountFlushMs);
   const topics = new TopicService(repos, matcher, clock, { maxQueryTerms: config.matching.maxQueryTerms, testDays: config.matching.topicTestDays });
   const scheduler = new DigestScheduler(repos, signer, clock, logger, {
@@ -157,6 +160,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     batchSize: config.digests.batchSize,
     mailDomain,
     coordination: database.coordination,
+    attention: config.attention,
   });
   const services: Services = {
     tokens: new TokenService(repos, clock),
@@ -211,6 +215,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     adminStats: new AdminStatsService(repos, clock),
     digestAdmin: new DigestAdminService(repos, scheduler, composer, clock, { mailDomain }),
     system: new SystemService(repos, database.engine),
+    stories,
   };
 
   let closed = false;

@@ -54,6 +54,10 @@ export interface Config {
     dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
   };
   digests: { instantBatchMinutes: number; maxItems: number; cron: string; batchSize: number };
+  /** Syndicated copies of one event are one story (src/stories). */
+  stories: { enabled: boolean; windowMs: number; threshold: number };
+  /** The publisher's defaults for a reader who set none: quiet hours (local), instant alerts a day (0: no cap). */
+  attention: { quietHours: { start: number; end: number } | null; instantDailyCap: number };
   admin: {
     /** How long a console session lasts after login. */
     sessionTtlMs: number;
@@ -195,6 +199,11 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
           : undefined,
     },
     digests: { instantBatchMinutes: e.INSTANT_BATCH_MINUTES, maxItems: e.MAX_ITEMS_PER_DIGEST, cron: e.SCHEDULER_CRON, batchSize: e.SCHEDULER_BATCH_SIZE },
+    stories: { enabled: e.STORIES_ENABLED, windowMs: e.STORY_WINDOW, threshold: e.STORY_THRESHOLD },
+    attention: {
+      quietHours: e.QUIET_HOURS ? { start: Number(e.QUIET_HOURS.split('-')[0]), end: Number(e.QUIET_HOURS.split('-')[1]) } : null,
+      instantDailyCap: e.INSTANT_DAILY_CAP,
+    },
     admin: {
       sessionTtlMs: e.ADMIN_SESSION_TTL,
       loginAttempts: e.ADMIN_LOGIN_ATTEMPTS,

@@ -147,6 +147,14 @@ export const envSchema = z.object({
   DKIM_DOMAIN: z.string().min(3).optional(),
   DKIM_SELECTOR: z.string().min(1).optional(),
   DKIM_PRIVATE_KEY: z.string().min(20, { error: 'must be a PEM private key or a path to one' }).optional(),
+  STORIES_ENABLED: bool(true),
+  STORY_WINDOW: duration('7d'),
+  STORY_THRESHOLD: z.coerce.number({ error: 'must be a number' }).gt(0, { error: 'must be above 0' }).max(1, { error: 'must be at most 1' }).default(0.45),
+  QUIET_HOURS: z
+    .string()
+    .regex(/^([01]?\d|2[0-3])-([01]?\d|2[0-3])$/, { error: 'must be START-END hours such as 22-7' })
+    .optional(),
+  INSTANT_DAILY_CAP: int(0, 0, 1000),
   ADMIN_SESSION_TTL: duration('12h'),
   ADMIN_LOGIN_ATTEMPTS: int(5, 1, 1000),
 });

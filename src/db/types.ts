@@ -51,8 +51,34 @@ export interface ArticlesTable {
   content_hash: Generated<string>;
   source: Generated<string>;
   feed_id: number | null;
+  /** The first article of this article's story (its own id when it starts one). */
+  story_id: number | null;
+  story_similarity: number | null;
+  is_update: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface ArticleSignaturesTable {
+  article_id: number;
+  published_at: Timestamp;
+  shingles: number;
+  /** 64 MinHash minimums, uint32 little-endian. */
+  mins: Buffer | Uint8Array;
+}
+
+export interface SentStoriesTable {
+  subscriber_id: number;
+  story_id: number;
+  edition: number;
+  delivery_id: number | null;
+  created_at: Generated<Date>;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: Generated<Date>;
 }
 
 export interface MatchesTable {
@@ -72,6 +98,10 @@ export interface SubscribersTable {
   paused_until: NullableTimestamp;
   paused_indefinitely: Generated<boolean>;
   declined_until: NullableTimestamp;
+  quiet_start: number | null;
+  quiet_end: number | null;
+  instant_daily_cap: number | null;
+  instant_overflow_since: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -289,6 +319,9 @@ export interface Database {
   deliveries: DeliveriesTable;
   mail_quotas: MailQuotasTable;
   sent_articles: SentArticlesTable;
+  sent_stories: SentStoriesTable;
+  article_signatures: ArticleSignaturesTable;
+  settings: SettingsTable;
   suppressions: SuppressionsTable;
   admin_users: AdminUsersTable;
   admin_sessions: AdminSessionsTable;

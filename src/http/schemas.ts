@@ -59,6 +59,8 @@ export const articleCreateSchema = z.strictObject({
     .optional()
     .nullable(),
   publishedAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-02-19T09:00:00Z' }).optional().nullable(),
+  update: z.boolean({ error: 'must be true or false' }).optional(),
+  updateOf: line(2048).min(1).optional().nullable(),
 });
 
 export const articleListQuerySchema = z.object({

@@ -27,6 +27,8 @@ export const articleView = (a: Article) => ({
   section: a.section,
   language: a.language,
   publishedAt: a.publishedAt.toISOString(),
+  storyId: a.storyId,
+  isUpdate: a.isUpdate,
   createdAt: a.createdAt.toISOString(),
   updatedAt: a.updatedAt.toISOString(),
 });

@@ -45,6 +45,8 @@ export interface DigestArticle {
   url: string;
   summary?: string | null;
   publishedAt: Date | string;
+  /** The other outlets that carried the same story, when its copies collapsed into this entry. */
+  alsoReportedBy?: string[] | null;
 }
 
 export interface DigestSection {

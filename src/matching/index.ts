@@ -11,5 +11,5 @@ export { parseQuery } from './query-parse.js';
 export { normalizeQuery } from './query-canonical.js';
 export { prepareArticle, tokenize, searchText, frequencyKeys } from './article.js';
 export type { PreparedArticle, ArticleInput } from './article.js';
-export { foldText, normalizeTag, ENGLISH_STOP_WORDS } from './text.js';
+export { foldText, foldWords, normalizeTag, ENGLISH_STOP_WORDS } from './text.js';
 export { TopicIndex, type TopicIndexOptions, type TopicIndexStats } from './topic-index.js';

@@ -12,12 +12,17 @@ export interface Article {
   section: string | null;
   language: string;
   publishedAt: Date;
+  /** The first article of its story (its own id when it starts one), and how alike they are. */
+  storyId: number;
+  storySimilarity: number | null;
+  /** An editor marked it as an update of its story (sent again, once, to who had the story). */
+  isUpdate: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** What an ingest writes: the article's content, plus where it came from. */
-export interface ArticleWrite extends Omit<Article, 'id' | 'createdAt' | 'updatedAt'> {
+export interface ArticleWrite extends Omit<Article, 'id' | 'createdAt' | 'updatedAt' | 'storyId' | 'storySimilarity' | 'isUpdate'> {
   contentHash: string;
   source: 'api' | 'feed' | 'demo';
   feedId?: number | null;
@@ -25,7 +30,7 @@ export interface ArticleWrite extends Omit<Article, 'id' | 'createdAt' | 'update
 
 const COLUMNS = [
   'id', 'external_id', 'url', 'title', 'summary', 'body', 'tags', 'section', 'language',
-  'published_at', 'created_at', 'updated_at',
+  'published_at', 'story_id', 'story_similarity', 'is_update', 'created_at', 'updated_at',
 ] as const;
 
 function toArticle(r: Pick<ArticleRow, (typeof COLUMNS)[number]>): Article {
@@ -40,6 +45,9 @@ function toArticle(r: Pick<ArticleRow, (typeof COLUMNS)[number]>): Article {
     section: r.section,
     language: r.language,
     publishedAt: r.published_at,
+    storyId: r.story_id ?? r.id,
+    storySimilarity: r.story_similarity,
+    isUpdate: r.is_update,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -79,6 +87,18 @@ export interface DigestArticleRow {
   url: string;
   summary: string;
   publishedAt: Date;
+  storyId: number;
+  /** Where it came from: its feed's name, else its URL's host ("Also reported by …"). */
+  source: string;
+}
+
+/** An article's source, for a query over `articles as a` left-joined to `feeds as f`. */
+export const ARTICLE_SOURCE = sql<string>`coalesce(nullif(f.name, ''), substring(a.url from '^[a-zA-Z]+://([^/:?#]+)'), a.url)`;
+/** The columns of a DigestArticleRow, over `articles as a` left-joined to `feeds as f`. */
+export const DIGEST_ROW_COLUMNS = ['a.id', 'a.title', 'a.url', 'a.summary', 'a.published_at', 'a.story_id', ARTICLE_SOURCE.as('source')] as const;
+
+export function toDigestRow(r: { id: number; title: string; url: string; summary: string; published_at: Date; story_id: number | null; source: string }): DigestArticleRow {
+  return { id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at, storyId: r.story_id ?? r.id, source: r.source };
 }
 
 export class ArticlesRepository {
@@ -205,14 +225,14 @@ export class ArticlesRepository {
 
   async digestRows(ids: readonly number[]): Promise<DigestArticleRow[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).where('id', 'in', ids).execute();
-    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+    const rows = await this.db.selectFrom('articles as a').leftJoin('feeds as f', 'f.id', 'a.feed_id').select(DIGEST_ROW_COLUMNS).where('a.id', 'in', ids).execute();
+    return rows.map(toDigestRow);
   }
 
   /** The newest articles: the content of a test digest. */
   async newestDigestRows(limit: number): Promise<DigestArticleRow[]> {
-    const rows = await this.db.selectFrom('articles').select(['id', 'title', 'url', 'summary', 'published_at']).orderBy('published_at', 'desc').limit(limit).execute();
-    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+    const rows = await this.db.selectFrom('articles as a').leftJoin('feeds as f', 'f.id', 'a.feed_id').select(DIGEST_ROW_COLUMNS).orderBy('a.published_at', 'desc').limit(limit).execute();
+    return rows.map(toDigestRow);
   }
 
   /** The matched topics of each article, for the article list: one query for the page. */

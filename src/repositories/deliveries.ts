@@ -295,4 +295,18 @@ export class DeliveriesRepository {
       SELECT status, count(*)::int AS n FROM deliveries WHERE status IN ('queued', 'sending') GROUP BY status`.execute(this.db);
     return { queued: rows.find((r) => r.status === 'queued')?.n ?? 0, sending: rows.find((r) => r.status === 'sending')?.n ?? 0 };
   }
+
+  /** When each of these subscribers' instant digests since `since` were queued (the daily cap). */
+  async instantDigestTimes(subscriberIds: readonly number[], since: Date): Promise<{ subscriberId: number; createdAt: Date }[]> {
+    if (subscriberIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['subscriber_id', 'created_at'])
+      .where('subscriber_id', 'in', subscriberIds)
+      .where('kind', '=', 'digest')
+      .where('created_at', '>=', since)
+      .where('idempotency_key', 'like', 'digest:%:instant:%')
+      .execute();
+    return rows.map((r) => ({ subscriberId: r.subscriber_id!, createdAt: r.created_at }));
+  }
 }

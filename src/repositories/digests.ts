@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, Frequency } from '../db/types.js';
 import { SUBSCRIBER_COLUMNS, toSubscriber, type Subscriber } from './subscribers.js';
-import type { DigestArticleRow } from './articles.js';
+import { DIGEST_ROW_COLUMNS, toDigestRow, type DigestArticleRow } from './articles.js';
 
 /** A digest goes to a subscriber: their zone, hour, weekday and pause decide when. */
 export type DigestRecipient = Subscriber;
@@ -13,6 +13,9 @@ export interface CandidateItem {
   matchedAt: Date;
   publishedAt: Date;
   confirmedAt: Date;
+  storyId: number;
+  /** 0: the story; 1: an update an editor marked (sent once more). */
+  edition: number;
 }
 
 export interface QueuedDigest {
@@ -21,7 +24,8 @@ export interface QueuedDigest {
   idempotencyKey: string;
   messageId: string;
   payload: unknown;
-  articleIds: number[];
+  /** The stories the digest carries, each with every copy of it that collapsed into its entry. */
+  stories: { storyId: number; edition: number; articleIds: number[] }[];
 }
 
 /**
@@ -49,19 +53,21 @@ export class DigestsRepository {
   }
 
   /**
-   * Subscribers with at least one active subscription of this frequency, in id order after
-   * `afterId` (keyset pagination: memory stays flat whatever the subscriber count).
+   * Subscribers with at least one active subscription of this frequency (for the daily pass
+   * also those whose instant alerts over their cap wait for it), in id order after `afterId`
+   * (keyset pagination: memory stays flat whatever the subscriber count).
    */
   async recipients(frequency: Frequency, afterId: number, limit: number): Promise<DigestRecipient[]> {
     const rows = await this.db
       .selectFrom('subscribers as sub')
       .select(SUBSCRIBER_COLUMNS.map((c) => `sub.${c}` as const))
       .where('sub.id', '>', afterId)
-      .where((eb) =>
-        eb.exists(
+      .where((eb) => {
+        const has = eb.exists(
           eb.selectFrom('subscriptions as s').select('s.id').whereRef('s.subscriber_id', '=', 'sub.id').where('s.status', '=', 'active').where('s.frequency', '=', frequency),
-        ),
-      )
+        );
+        return frequency === 'daily' ? eb.or([has, eb('sub.instant_overflow_since', 'is not', null)]) : has;
+      })
       .orderBy('sub.id')
       .limit(limit)
       .execute();
@@ -71,7 +77,8 @@ export class DigestsRepository {
   /**
    * New matches for these subscribers' active subscriptions of one frequency: matched after
    * the subscription became active (a new topic never mails old articles), within the
-   * look-back window, and never claimed by an earlier delivery to that subscriber.
+   * look-back window, and neither the article nor (in that edition) its story ever claimed by
+   * an earlier delivery to that subscriber.
    */
   async candidates(subscriberIds: readonly number[], frequency: Frequency, since: Date, until: Date): Promise<CandidateItem[]> {
     if (subscriberIds.length === 0) return [];
@@ -80,7 +87,7 @@ export class DigestsRepository {
       .innerJoin('matches as m', (j) => j.onRef('m.topic_id', '=', 's.topic_id').onRef('m.matched_at', '>=', 's.confirmed_at'))
       .innerJoin('articles as a', 'a.id', 'm.article_id')
       .innerJoin('topics as t', 't.id', 's.topic_id')
-      .select(['s.subscriber_id', 'm.article_id', 'm.topic_id', 'm.matched_at', 'a.published_at', 's.confirmed_at'])
+      .select(['s.subscriber_id', 'm.article_id', 'm.topic_id', 'm.matched_at', 'a.published_at', 's.confirmed_at', 'a.story_id', 'a.is_update'])
       .where('s.subscriber_id', 'in', subscriberIds)
       .where('s.status', '=', 'active')
       .where('s.frequency', '=', frequency)
@@ -90,6 +97,18 @@ export class DigestsRepository {
       .where((eb) =>
         eb.not(eb.exists(eb.selectFrom('sent_articles as sa').select('sa.article_id').whereRef('sa.subscriber_id', '=', 's.subscriber_id').whereRef('sa.article_id', '=', 'm.article_id'))),
       )
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('sent_stories as ss')
+              .select('ss.story_id')
+              .whereRef('ss.subscriber_id', '=', 's.subscriber_id')
+              .where('ss.story_id', '=', sql<number>`coalesce(a.story_id, a.id)`)
+              .where('ss.edition', '=', sql<number>`(CASE WHEN a.is_update THEN 1 ELSE 0 END)`),
+          ),
+        ),
+      )
       .execute();
     return rows.map((r) => ({
       subscriberId: r.subscriber_id,
@@ -98,14 +117,17 @@ export class DigestsRepository {
       matchedAt: r.matched_at,
       publishedAt: r.published_at,
       confirmedAt: r.confirmed_at!,
+      storyId: r.story_id ?? r.article_id,
+      edition: r.is_update ? 1 : 0,
     }));
   }
 
   /**
-   * Queues digests and claims their articles, in one transaction. Guarantees: a digest key is
-   * queued once (a concurrent or repeated run gets nothing back for it), and an article is
-   * claimed for a subscriber once (sent_articles primary key); an article already claimed by
-   * another delivery is simply not claimed again. Returns the number of deliveries queued.
+   * Queues digests and claims their stories and articles, in one transaction. Guarantees: a
+   * digest key is queued once (a concurrent or repeated run gets nothing back for it); a story
+   * is claimed for a subscriber once per edition (sent_stories primary key) and an article once
+   * (sent_articles primary key). A story another delivery claimed meanwhile is left out with all
+   * its copies; the composer shows only what its delivery claimed. Returns the deliveries queued.
    */
   async queue(digests: readonly QueuedDigest[], runId: number | null, now: Date): Promise<number> {
     if (digests.length === 0) return 0;
@@ -130,9 +152,25 @@ export class DigestsRepository {
       .execute();
     if (inserted.length === 0) return 0;
     const byKey = new Map(digests.map((d) => [d.idempotencyKey, d]));
+    const storyClaims = inserted.flatMap((row) => {
+      const d = byKey.get(row.idempotency_key)!;
+      return d.stories.map((s) => ({ subscriber_id: d.subscriberId, story_id: s.storyId, edition: s.edition, delivery_id: row.id, created_at: now }));
+    });
+    const claimed = new Set<string>();
+    for (let i = 0; i < storyClaims.length; i += 5000) {
+      const rows = await this.db
+        .insertInto('sent_stories')
+        .values(storyClaims.slice(i, i + 5000))
+        .onConflict((oc) => oc.columns(['subscriber_id', 'story_id', 'edition']).doNothing())
+        .returning(['subscriber_id', 'story_id', 'edition'])
+        .execute();
+      for (const r of rows) claimed.add(`${r.subscriber_id}:${r.story_id}:${r.edition}`);
+    }
     const claims = inserted.flatMap((row) => {
       const d = byKey.get(row.idempotency_key)!;
-      return d.articleIds.map((article_id) => ({ subscriber_id: d.subscriberId, article_id, delivery_id: row.id, created_at: now }));
+      return d.stories
+        .filter((s) => claimed.has(`${d.subscriberId}:${s.storyId}:${s.edition}`))
+        .flatMap((s) => s.articleIds.map((article_id) => ({ subscriber_id: d.subscriberId, article_id, delivery_id: row.id, created_at: now })));
     });
     for (let i = 0; i < claims.length; i += 5000) {
       await this.db
@@ -160,13 +198,7 @@ export class DigestsRepository {
 
   /** The articles claimed by one delivery: what its digest may show. */
   async deliveryArticles(deliveryId: number): Promise<DigestArticleRow[]> {
-    const rows = await this.db
-      .selectFrom('sent_articles as sa')
-      .innerJoin('articles as a', 'a.id', 'sa.article_id')
-      .select(['a.id', 'a.title', 'a.url', 'a.summary', 'a.published_at'])
-      .where('sa.delivery_id', '=', deliveryId)
-      .execute();
-    return rows.map((r) => ({ id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at }));
+    return (await this.articlesForDeliveries([deliveryId])).get(deliveryId) ?? [];
   }
 
   /**
@@ -179,16 +211,16 @@ export class DigestsRepository {
     const rows = await this.db
       .selectFrom('sent_articles as sa')
       .innerJoin('articles as a', 'a.id', 'sa.article_id')
-      .select(['sa.delivery_id', 'a.id', 'a.title', 'a.url', 'a.summary', 'a.published_at'])
+      .leftJoin('feeds as f', 'f.id', 'a.feed_id')
+      .select(['sa.delivery_id', ...DIGEST_ROW_COLUMNS])
       .where('sa.delivery_id', 'in', deliveryIds)
       .execute();
     for (const r of rows) {
-      const row = { id: r.id, title: r.title, url: r.url, summary: r.summary, publishedAt: r.published_at };
+      const row = toDigestRow(r);
       const list = out.get(r.delivery_id);
       if (list) list.push(row);
       else out.set(r.delivery_id, [row]);
     }
     return out;
   }
-
 }

@@ -11,6 +11,8 @@ import { DigestsRepository } from './digests.js';
 import { FeedsRepository } from './feeds.js';
 import { OutboxRepository } from './outbox.js';
 import { PromptCountsRepository } from './prompt-counts.js';
+import { SettingsRepository } from './settings.js';
+import { StoriesRepository } from '../stories/repository.js';
 import { StatsRepository } from './stats.js';
 import { SubscribersRepository } from './subscribers.js';
 import { SubscriptionsRepository } from './subscriptions.js';
@@ -41,6 +43,8 @@ export interface Repositories {
   suppressions: SuppressionsRepository;
   promptCounts: PromptCountsRepository;
   outbox: OutboxRepository;
+  settings: SettingsRepository;
+  stories: StoriesRepository;
   admin: AdminRepository;
   /** Read-only figures across tables for the console and the stats API. */
   stats: StatsRepository;
@@ -67,6 +71,8 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     suppressions: new SuppressionsRepository(db),
     promptCounts: new PromptCountsRepository(db),
     outbox: new OutboxRepository(db),
+    settings: new SettingsRepository(db),
+    stories: new StoriesRepository(db),
     admin: new AdminRepository(db),
     stats: new StatsRepository(db),
     transaction: (fn) => (db.isTransaction ? fn(createRepositories(db)) : db.transaction().execute((trx) => fn(createRepositories(trx)))),

@@ -14,6 +14,13 @@ export interface Subscriber {
   pausedUntil: Date | null;
   pausedIndefinitely: boolean;
   declinedUntil: Date | null;
+  /** Quiet hours, local (null: the publisher's default; start = end: none). */
+  quietStart: number | null;
+  quietEnd: number | null;
+  /** Instant alerts a day (null: the publisher's default; 0: no cap). */
+  instantDailyCap: number | null;
+  /** Since when instant alerts over the cap wait for the next daily digest. */
+  instantOverflowSince: Date | null;
   createdAt: Date;
 }
 
@@ -33,12 +40,13 @@ export interface SignupWrite {
 
 export const SUBSCRIBER_COLUMNS = [
   'id', 'email', 'email_normalized', 'time_zone', 'digest_hour', 'digest_weekday', 'language',
-  'paused_until', 'paused_indefinitely', 'declined_until', 'created_at',
+  'paused_until', 'paused_indefinitely', 'declined_until', 'quiet_start', 'quiet_end', 'instant_daily_cap', 'instant_overflow_since', 'created_at',
 ] as const;
 
 type SubscriberRow = {
   id: number; email: string; email_normalized: string; time_zone: string; digest_hour: number; digest_weekday: number;
-  language: string; paused_until: Date | null; paused_indefinitely: boolean; declined_until: Date | null; created_at: Date;
+  language: string; paused_until: Date | null; paused_indefinitely: boolean; declined_until: Date | null;
+  quiet_start: number | null; quiet_end: number | null; instant_daily_cap: number | null; instant_overflow_since: Date | null; created_at: Date;
 };
 
 export function toSubscriber(r: SubscriberRow): Subscriber {
@@ -53,6 +61,10 @@ export function toSubscriber(r: SubscriberRow): Subscriber {
     pausedUntil: r.paused_until,
     pausedIndefinitely: r.paused_indefinitely,
     declinedUntil: r.declined_until,
+    quietStart: r.quiet_start,
+    quietEnd: r.quiet_end,
+    instantDailyCap: r.instant_daily_cap,
+    instantOverflowSince: r.instant_overflow_since,
     createdAt: r.created_at,
   };
 }
@@ -64,6 +76,9 @@ export interface SubscriberSettings {
   pausedUntil?: Date | null;
   pausedIndefinitely?: boolean;
   declinedUntil?: Date | null;
+  quietStart?: number | null;
+  quietEnd?: number | null;
+  instantDailyCap?: number | null;
 }
 
 export interface MailRecipient {
@@ -197,6 +212,9 @@ export class SubscribersRepository {
         ...(s.pausedUntil !== undefined && { paused_until: s.pausedUntil }),
         ...(s.pausedIndefinitely !== undefined && { paused_indefinitely: s.pausedIndefinitely }),
         ...(s.declinedUntil !== undefined && { declined_until: s.declinedUntil }),
+        ...(s.quietStart !== undefined && { quiet_start: s.quietStart }),
+        ...(s.quietEnd !== undefined && { quiet_end: s.quietEnd }),
+        ...(s.instantDailyCap !== undefined && { instant_daily_cap: s.instantDailyCap }),
         updated_at: sql<Date>`now()`,
       })
       .where('id', '=', id)
@@ -251,5 +269,17 @@ export class SubscribersRepository {
     if (subscriberIds.length === 0) return new Map();
     const rows = await this.db.selectFrom('subscribers').select(['id', 'language', 'time_zone']).where('id', 'in', subscriberIds).execute();
     return new Map(rows.map((r) => [r.id, { id: r.id, language: r.language, timeZone: r.time_zone }]));
+  }
+
+  /** Instant alerts over these subscribers' caps wait for their next daily digest from `now` (kept if already set). */
+  async markInstantOverflow(ids: readonly number[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('subscribers').set({ instant_overflow_since: now }).where('id', 'in', ids).where('instant_overflow_since', 'is', null).execute();
+  }
+
+  /** The held instant alerts went out in a daily digest. */
+  async clearInstantOverflow(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('subscribers').set({ instant_overflow_since: null }).where('id', 'in', ids).execute();
   }
 }

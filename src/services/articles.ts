@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import { notFound } from '../errors.js';
 import type { MatcherService } from './matcher.js';
 import type { Metrics } from '../metrics.js';
+import type { StoryOfArticle, StoryService } from '../stories/service.js';
 
 export interface ArticleInput {
   externalId?: string | null;
@@ -17,6 +18,9 @@ export interface ArticleInput {
   section?: string | null;
   language?: string | null;
   publishedAt?: Date | null;
+  /** An editor's update of its story (sent again, once); `updateOf` names the earlier article. */
+  update?: boolean;
+  updateOf?: string | null;
 }
 
 export interface IngestResult {
@@ -24,7 +28,11 @@ export interface IngestResult {
   /** 'created' (201), 'updated' (200, re-matched) or 'unchanged' (200). */
   outcome: 'created' | 'updated' | 'unchanged';
   matchedTopics: string[];
+  /** The story the article belongs to (see src/stories). */
+  story: StoryOfArticle;
 }
+
+const storyOf = (a: Article): StoryOfArticle => ({ id: a.storyId, firstArticleId: a.storyId, similarity: a.storySimilarity });
 
 export class ArticleService {
   constructor(
@@ -32,6 +40,8 @@ export class ArticleService {
     private readonly matcher: MatcherService,
     private readonly clock: Clock,
     private readonly metrics?: Metrics,
+    /** Without it (STORIES_ENABLED=false) every article is a story of its own. */
+    private readonly stories?: StoryService,
   ) {}
 
   private match(prepared: ReturnType<typeof prepareArticle>): number[] {
@@ -67,26 +77,38 @@ export class ArticleService {
     const prepared = prepareArticle(write);
     const text = searchText(prepared);
 
-    return this.repos.transaction(async (r) => {
+    // Joins this process's story index only once the article is committed (see StoryService).
+    let joinStory: (() => void) | undefined;
+    const result = await this.repos.transaction(async (r) => {
+      if (this.stories) await this.stories.lock(r);
       let existing = await r.articles.findExisting(write.externalId, write.url);
       if (!existing) {
         const created = await r.articles.insert({ ...write, contentHash }, text);
         if (created) {
           const topicIds = this.match(prepared);
           await r.articles.replaceMatches(created.id, topicIds, now);
-          return { article: created, outcome: 'created' as const, matchedTopics: await r.articles.matchedTopicSlugs(created.id) };
+          let story = storyOf(created);
+          if (this.stories) {
+            const assigned = await this.stories.assign(r, created, { update: input.update, updateOf: input.updateOf });
+            story = assigned.story;
+            joinStory = assigned.commit;
+          }
+          return { article: { ...created, storyId: story.id, storySimilarity: story.similarity, isUpdate: Boolean(this.stories && (input.update || input.updateOf)) }, outcome: 'created' as const, matchedTopics: await r.articles.matchedTopicSlugs(created.id), story };
         }
         // Lost a race with a concurrent ingest of the same article: it exists now.
         existing = await r.articles.findExisting(write.externalId, write.url);
         if (!existing) throw new Error('article vanished after a conflicting insert');
       }
       if (existing.contentHash === contentHash) {
-        return { article: existing, outcome: 'unchanged' as const, matchedTopics: await r.articles.matchedTopicSlugs(existing.id) };
+        return { article: existing, outcome: 'unchanged' as const, matchedTopics: await r.articles.matchedTopicSlugs(existing.id), story: storyOf(existing) };
       }
+      // A changed article keeps its story: what readers were sent stays the same story.
       const updated = await r.articles.update(existing.id, { ...write, contentHash }, text);
       await r.articles.replaceMatches(updated.id, this.match(prepared), now);
-      return { article: updated, outcome: 'updated' as const, matchedTopics: await r.articles.matchedTopicSlugs(updated.id) };
+      return { article: updated, outcome: 'updated' as const, matchedTopics: await r.articles.matchedTopicSlugs(updated.id), story: storyOf(updated) };
     });
+    joinStory?.();
+    return result;
   }
 
   /** Newest first; with `topic` (a slug), only its matches: an unknown slug is a 404. */

@@ -58,10 +58,10 @@ export class DigestAdminService {
     if (!subscriber) throw notFound(`Subscriber ${subscriberId}`);
     const previews: DigestPreview[] = [];
     for (const payload of await this.scheduler.pendingFor(subscriberId)) {
-      const ids = payload.sections.flatMap((s: DigestPayload['sections'][number]) => s.articleIds);
+      const ids = [...payload.sections.flatMap((s: DigestPayload['sections'][number]) => s.articleIds), ...Object.values(payload.copies ?? {}).flat()];
       const articles = new Map((await this.repos.articles.digestRows(ids)).map((a) => [a.id, a]));
       const digest = await this.composer.renderDigest(subscriber, payload, articles);
-      if (digest) previews.push({ frequency: payload.frequency, articleCount: ids.length, subject: digest.rendered.subject, html: digest.rendered.html, text: digest.rendered.text });
+      if (digest) previews.push({ frequency: payload.frequency, articleCount: payload.sections.reduce((n, s) => n + s.articleIds.length, 0), subject: digest.rendered.subject, html: digest.rendered.html, text: digest.rendered.text });
     }
     return previews;
   }

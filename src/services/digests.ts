@@ -7,6 +7,7 @@ import { instantSlot, lastDailySlot, lastWeeklySlot, type Slot } from './schedul
 import { newMessageId } from './subscriptions.js';
 import type { LinkSigner } from './links.js';
 import type { Coordination } from '../db/coordination.js';
+import { inQuietHours, instantCapOf, localMidnight, quietHoursOf, type AttentionDefaults } from './attention.js';
 
 export interface SchedulerOptions {
   instantBatchMinutes: number;
@@ -14,13 +15,19 @@ export interface SchedulerOptions {
   mailDomain: string;
   /** The advisory lock that keeps a second process from scheduling at the same time; without it, runs are unlocked (the unique keys still hold). */
   coordination?: Coordination;
+  /** The publisher's quiet hours and instant cap for readers who set none. */
+  attention?: AttentionDefaults;
 }
+
+const NO_ATTENTION_DEFAULTS: AttentionDefaults = { quietHours: null, instantDailyCap: 0 };
 
 export interface DigestPayload {
   frequency: Frequency;
   period: string;
-  /** Articles by topic, newest first; an article that matched several topics is under the first. */
+  /** Stories by topic, newest first, each as the article of its first copy; a story that matched several topics is under the first. */
   sections: { topicId: number; articleIds: number[] }[];
+  /** Per entry's article id, the later copies of its story folded into it. */
+  copies?: Record<string, number[]>;
 }
 
 export interface RunResult {
@@ -112,7 +119,7 @@ export class DigestScheduler {
     const out: DigestPayload[] = [];
     for (const frequency of FREQUENCIES) {
       const items = await this.repos.digests.candidates([subscriberId], frequency, new Date(now.getTime() - LOOKBACK_MS[frequency]), now);
-      if (items.length > 0) out.push(buildPayload(items, frequency, 'preview'));
+      if (items.length > 0) out.push(buildDigest(items, frequency, 'preview').payload);
     }
     return out;
   }
@@ -123,14 +130,50 @@ export class DigestScheduler {
     return lastWeeklySlot(now, r.timeZone, r.digestWeekday, r.digestHour);
   }
 
+  /**
+   * Instant recipients who may get an alert now: not in their quiet hours (their alerts wait,
+   * unclaimed, for the hours to end) and under their daily cap (over it, their alerts wait for
+   * the next daily digest: marked as overflowing, they are that digest's recipients too, and get
+   * no instant alert until it has gone out, even once a new day resets the count).
+   */
+  private async instantAllowed(recipients: DigestRecipient[], now: Date): Promise<DigestRecipient[]> {
+    const defaults = this.opts.attention ?? NO_ATTENTION_DEFAULTS;
+    const awake = recipients.filter((r) => r.instantOverflowSince === null && !inQuietHours(now, r.timeZone, quietHoursOf(r, defaults)));
+    const capped = awake.filter((r) => instantCapOf(r, defaults) > 0);
+    if (capped.length === 0) return awake;
+    const midnights = new Map(capped.map((r) => [r.id, localMidnight(now, r.timeZone)]));
+    const earliest = new Date(Math.min(...[...midnights.values()].map((d) => d.getTime())));
+    const sentToday = new Map<number, number>();
+    for (const d of await this.repos.deliveries.instantDigestTimes([...midnights.keys()], earliest)) {
+      if (d.createdAt >= midnights.get(d.subscriberId)!) sentToday.set(d.subscriberId, (sentToday.get(d.subscriberId) ?? 0) + 1);
+    }
+    const over = capped.filter((r) => (sentToday.get(r.id) ?? 0) >= instantCapOf(r, defaults)).map((r) => r.id);
+    await this.repos.subscribers.markInstantOverflow(over, now);
+    const held = new Set(over);
+    return awake.filter((r) => !held.has(r.id));
+  }
+
+  /**
+   * The daily pass also carries the instant alerts held over the cap: every instant match of an
+   * overflowing reader still unsent (whatever held it first, the cap holds it now).
+   */
+  private async overflowItems(recipients: DigestRecipient[], now: Date): Promise<CandidateItem[]> {
+    const waiting = recipients.filter((r) => r.instantOverflowSince !== null);
+    if (waiting.length === 0) return [];
+    const since = Math.min(...waiting.map((r) => r.instantOverflowSince!.getTime()), now.getTime() - LOOKBACK_MS.instant);
+    return this.repos.digests.candidates(waiting.map((r) => r.id), 'instant', new Date(since), now);
+  }
+
   private async scheduleBatch(batch: DigestRecipient[], frequency: Frequency, now: Date, runId: number): Promise<number> {
     const live = batch.filter((r) => !r.pausedIndefinitely && !(r.pausedUntil && r.pausedUntil > now));
     const hashes = new Map(live.map((r) => [r.id, this.signer.emailHash(r.emailNormalized)]));
     const suppressed = await this.repos.suppressions.suppressedAmong([...hashes.values()]);
-    const recipients = live.filter((r) => !suppressed.has(hashes.get(r.id)!));
+    let recipients = live.filter((r) => !suppressed.has(hashes.get(r.id)!));
+    if (frequency === 'instant') recipients = await this.instantAllowed(recipients, now);
     if (recipients.length === 0) return 0;
 
     const items = await this.repos.digests.candidates(recipients.map((r) => r.id), frequency, new Date(now.getTime() - LOOKBACK_MS[frequency]), now);
+    if (frequency === 'daily') items.push(...(await this.overflowItems(recipients, now)));
     const bySubscriber = new Map<number, CandidateItem[]>();
     for (const it of items) {
       const list = bySubscriber.get(it.subscriberId);
@@ -145,30 +188,59 @@ export class DigestScheduler {
       // for the next one. An instant digest carries everything new.
       const mine = (bySubscriber.get(r.id) ?? []).filter((it) => frequency === 'instant' || it.matchedAt < slot.at);
       if (mine.length === 0) continue;
+      const { payload, stories } = buildDigest(mine, frequency, slot.period);
       digests.push({
         subscriberId: r.id,
         toAddress: r.email,
         idempotencyKey: `digest:${r.id}:${frequency}:${slot.period}`,
         messageId: newMessageId(this.opts.mailDomain),
-        payload: buildPayload(mine, frequency, slot.period),
-        articleIds: [...new Set(mine.map((it) => it.articleId))],
+        payload,
+        stories,
       });
     }
-    return this.repos.transaction((t) => t.digests.queue(digests, runId, now));
+    // A daily digest that went out carried the held instant alerts: the overflow is over.
+    const overflowing = new Set(recipients.filter((r) => r.instantOverflowSince !== null).map((r) => r.id));
+    const released = frequency === 'daily' ? digests.filter((d) => overflowing.has(d.subscriberId)) : [];
+    return this.repos.transaction(async (t) => {
+      const queued = await t.digests.queue(digests, runId, now);
+      await t.subscribers.clearInstantOverflow(released.map((d) => d.subscriberId));
+      return queued;
+    });
   }
 }
 
-/** Groups a subscriber's new articles by topic, newest first, each article once. */
-export function buildPayload(items: CandidateItem[], frequency: Frequency, period: string): DigestPayload {
-  const sorted = [...items].sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime() || a.topicId - b.topicId);
-  const seen = new Set<number>();
-  const sections = new Map<number, number[]>();
-  for (const it of sorted) {
-    if (seen.has(it.articleId)) continue;
-    seen.add(it.articleId);
-    const list = sections.get(it.topicId);
-    if (list) list.push(it.articleId);
-    else sections.set(it.topicId, [it.articleId]);
+/**
+ * A subscriber's digest from their new matches: one entry per story (and edition), the story's
+ * first copy standing for it and the later copies folded in (listed as "Also reported by"),
+ * grouped by the topic the entry matched first, newest first; each article once.
+ */
+export function buildDigest(items: CandidateItem[], frequency: Frequency, period: string): { payload: DigestPayload; stories: QueuedDigest['stories'] } {
+  const byStory = new Map<string, CandidateItem[]>();
+  for (const it of items) {
+    const key = `${it.storyId}:${it.edition}`;
+    const list = byStory.get(key);
+    if (list) list.push(it);
+    else byStory.set(key, [it]);
   }
-  return { frequency, period, sections: [...sections].map(([topicId, articleIds]) => ({ topicId, articleIds })) };
+  const entries = [...byStory.values()].map((group) => {
+    // The first copy published (then the lowest id) is the entry; the rest are its copies.
+    const sorted = [...group].sort((a, b) => a.publishedAt.getTime() - b.publishedAt.getTime() || a.articleId - b.articleId || a.topicId - b.topicId);
+    const first = sorted[0]!;
+    const copies = [...new Set(sorted.map((it) => it.articleId))].filter((id) => id !== first.articleId);
+    return { first, copies };
+  });
+  entries.sort((a, b) => b.first.publishedAt.getTime() - a.first.publishedAt.getTime() || a.first.topicId - b.first.topicId);
+  const sections = new Map<number, number[]>();
+  const copies: Record<string, number[]> = {};
+  const stories: QueuedDigest['stories'] = [];
+  for (const { first, copies: more } of entries) {
+    const list = sections.get(first.topicId);
+    if (list) list.push(first.articleId);
+    else sections.set(first.topicId, [first.articleId]);
+    if (more.length > 0) copies[first.articleId] = more;
+    stories.push({ storyId: first.storyId, edition: first.edition, articleIds: [first.articleId, ...more] });
+  }
+  const payload: DigestPayload = { frequency, period, sections: [...sections].map(([topicId, articleIds]) => ({ topicId, articleIds })) };
+  if (Object.keys(copies).length > 0) payload.copies = copies;
+  return { payload, stories };
 }

@@ -119,8 +119,24 @@ export class MailComposer {
     };
   }
 
-  private articleView(a: DigestArticleRow) {
-    return { title: a.title, url: a.url, summary: a.summary || null, publishedAt: a.publishedAt };
+  private articleView(a: DigestArticleRow, alsoReportedBy: string[] | null = null) {
+    return { title: a.title, url: a.url, summary: a.summary || null, publishedAt: a.publishedAt, alsoReportedBy };
+  }
+
+  /**
+   * A section's entries: each story's first copy the delivery claimed, with the outlets of its
+   * other claimed copies ("Also reported by"); a story none of whose copies it claimed is gone.
+   */
+  private entries(articleIds: readonly number[], copies: DigestPayload['copies'], articles: Map<number, DigestArticleRow>) {
+    const out: { row: DigestArticleRow; alsoReportedBy: string[] | null }[] = [];
+    for (const id of articleIds) {
+      const group = [id, ...(copies?.[id] ?? [])].map((x) => articles.get(x)).filter((a): a is DigestArticleRow => a !== undefined);
+      if (group.length === 0) continue;
+      const [row, ...rest] = group;
+      const others = [...new Set(rest.map((a) => a.source))].filter((s) => s !== row!.source);
+      out.push({ row: row!, alsoReportedBy: others.length > 0 ? others : null });
+    }
+    return out;
   }
 
   /** A sample digest of the newest articles, to check how mail looks (admin "send test"). */
@@ -146,8 +162,8 @@ export class MailComposer {
 
   /**
    * Renders a digest of `payload` limited to `articles` (those the delivery claimed: an article
-   * claimed by another delivery meanwhile is left out), at most maxItems, then "N more" per
-   * topic. Undefined when nothing is left to show.
+   * or story claimed by another delivery meanwhile is left out), one entry per story, at most
+   * maxItems, then "N more" per topic. Undefined when nothing is left to show.
    */
   async renderDigest(subscriber: Recipient, payload: DigestPayload, articles: Map<number, DigestArticleRow>, lookups?: DigestLookups) {
     const now = this.clock.now();
@@ -158,7 +174,7 @@ export class MailComposer {
     let articleCount = 0;
     for (const section of payload.sections) {
       const topic = topics.get(section.topicId);
-      const list = section.articleIds.map((id) => articles.get(id)).filter((a): a is DigestArticleRow => a !== undefined);
+      const list = this.entries(section.articleIds, payload.copies, articles);
       if (!topic || list.length === 0) continue;
       const shown = list.slice(0, Math.max(0, budget));
       budget -= shown.length;
@@ -168,7 +184,7 @@ export class MailComposer {
       sections.push({
         topic: { name: topic.name, slug: topic.slug, url: topicUrl },
         unsubscribeUrl: this.links.unsubscribeUrl(subscriber.id, [topic.id], now),
-        articles: shown.map((a) => this.articleView(a)),
+        articles: shown.map((e) => this.articleView(e.row, e.alsoReportedBy)),
         moreCount: list.length - shown.length,
         moreUrl: topicUrl,
       });

@@ -12,12 +12,20 @@ import type { Metrics } from '../metrics.js';
 import { CONSENT_TEXT, type TermsService } from './terms.js';
 import { normalizeEmail, type Links } from './links.js';
 import { newMessageId, recordWithdrawal, type RequestMeta } from './subscriptions.js';
+import type { QuietHours } from './attention.js';
 
 export interface PreferencesView {
   subscriber: Subscriber;
   subscriptions: Subscription[];
   topics: Topic[];
 }
+
+export type Snooze =
+  | { kind: 'none' }
+  | { kind: 'keep' }
+  | { kind: 'until'; until: Date }
+  | { kind: 'days'; days: number }
+  | { kind: 'indefinitely' };
 
 export interface PreferenceChanges {
   /** Topic slugs that should be on; every other topic is turned off. */
@@ -26,8 +34,12 @@ export interface PreferenceChanges {
   timeZone: string;
   digestHour: number;
   digestWeekday: number;
-  pause: 'none' | 'until' | 'indefinitely';
-  pausedUntil: Date | null;
+  /** Snoozing all alerts: for some days, to a date, until resumed, or not at all. */
+  snooze: Snooze;
+  /** Quiet hours for instant alerts ('default': the publisher's); left as they are when absent. */
+  quiet?: 'default' | 'off' | QuietHours;
+  /** Instant alerts a day (0: no cap; 'default': the publisher's); left as it is when absent. */
+  instantDailyCap?: number | 'default';
 }
 
 export interface PreferenceOptions {
@@ -104,8 +116,8 @@ export class PreferenceService {
         timeZone: changes.timeZone,
         digestHour: changes.digestHour,
         digestWeekday: changes.digestWeekday,
-        pausedIndefinitely: changes.pause === 'indefinitely',
-        pausedUntil: changes.pause === 'until' ? changes.pausedUntil : null,
+        ...snoozeSettings(changes.snooze, now),
+        ...attentionSettings(changes),
       });
       if (withdrawn.length > 0) {
         await recordWithdrawal(r, subscriber.id, active.filter((t) => withdrawn.includes(t.id)).map((t) => t.slug), 'preferences', meta, now, this.metrics);
@@ -194,4 +206,30 @@ export class PreferenceService {
       });
     });
   }
+}
+
+/** The pause columns a snooze choice sets (nothing for 'keep'). */
+function snoozeSettings(s: Snooze, now: Date): { pausedIndefinitely?: boolean; pausedUntil?: Date | null } {
+  switch (s.kind) {
+    case 'keep':
+      return {};
+    case 'none':
+      return { pausedIndefinitely: false, pausedUntil: null };
+    case 'indefinitely':
+      return { pausedIndefinitely: true, pausedUntil: null };
+    case 'until':
+      return { pausedIndefinitely: false, pausedUntil: s.until };
+    case 'days':
+      return { pausedIndefinitely: false, pausedUntil: new Date(now.getTime() + s.days * 86_400_000) };
+  }
+}
+
+/** The attention columns: null stands for the publisher's default, start = end for no quiet hours. */
+function attentionSettings(c: PreferenceChanges): { quietStart?: number | null; quietEnd?: number | null; instantDailyCap?: number | null } {
+  const out: { quietStart?: number | null; quietEnd?: number | null; instantDailyCap?: number | null } = {};
+  if (c.quiet === 'default') Object.assign(out, { quietStart: null, quietEnd: null });
+  else if (c.quiet === 'off') Object.assign(out, { quietStart: 0, quietEnd: 0 });
+  else if (c.quiet) Object.assign(out, { quietStart: c.quiet.start, quietEnd: c.quiet.end });
+  if (c.instantDailyCap !== undefined) out.instantDailyCap = c.instantDailyCap === 'default' ? null : c.instantDailyCap;
+  return out;
 }

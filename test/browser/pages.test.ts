@@ -68,7 +68,7 @@ describe.skipIf(!HAS_CHROMIUM)('hosted pages in Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'preferences.png'), fullPage: true });
 
     await page.getByRole('checkbox', { name: 'Receive Energy' }).check();
-    await page.getByRole('radio', { name: 'Paused until I resume' }).check();
+    await page.getByRole('radio', { name: 'Until I turn alerts back on' }).check();
     await page.getByRole('button', { name: 'Save preferences' }).click();
     await page.getByText('Your preferences are saved.').waitFor();
     const subscriber = (await app.ctx.repos.subscribers.findByEmail('hosted@example.com'))!;

@@ -61,9 +61,18 @@ export function createApiKit(registry: OpenAPIRegistry) {
     section: z.string().nullable(),
     language: z.string().nullable(),
     publishedAt: isoDate,
+    storyId: z.number().int().meta({ description: "The id of its story's first article (its own id when it starts one)" }),
+    isUpdate: z.boolean().meta({ description: 'Marked by an editor as an update of its story' }),
     createdAt: isoDate,
     updatedAt: isoDate,
   }).meta({ id: 'Article' });
+  const Story = z
+    .object({
+      id: z.number().int(),
+      firstArticleId: z.number().int(),
+      similarity: z.number().nullable().meta({ description: 'Containment (0..1) of the smaller text in the larger; null for a story of its own' }),
+    })
+    .meta({ id: 'Story', description: 'The story the article joined: syndicated and wire copies of one event are one story, sent to a reader once' });
   const Feed = z.object({
     id: z.number().int(),
     url: z.string(),
@@ -239,6 +248,6 @@ export function createApiKit(registry: OpenAPIRegistry) {
 
   return {
     path, op, page, json, htmlPage, err, E, admin, jsonBody, formBody, slugParams, idParams, tokenParams, tokenPageErrors, topicsQuery,
-    shapes: { ErrorBody, Topic, Article, Feed, TermsVersion, WidgetConfig, TopicTestResult, Delivery, Subscriber, Subscription, ConsentEvent, SubscriberDelivery, SubscriberDetail },
+    shapes: { ErrorBody, Topic, Article, Story, Feed, TermsVersion, WidgetConfig, TopicTestResult, Delivery, Subscriber, Subscription, ConsentEvent, SubscriberDelivery, SubscriberDetail },
   };
 }

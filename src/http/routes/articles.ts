@@ -15,7 +15,7 @@ export function articlesRouter(ctx: HandlerContext): Router {
     const result = await ctx.services.articles.ingest({ ...input, publishedAt: input.publishedAt ? new Date(input.publishedAt) : null });
     res
       .status(result.outcome === 'created' ? 201 : 200)
-      .json({ article: articleView(result.article), outcome: result.outcome, matchedTopics: result.matchedTopics });
+      .json({ article: articleView(result.article), outcome: result.outcome, matchedTopics: result.matchedTopics, story: result.story });
   });
 
   router.get('/', requireScope(ctx, 'ingest'), async (req, res) => {
@@ -42,13 +42,13 @@ export function articlesRouter(ctx: HandlerContext): Router {
 /** This router's part of the OpenAPI document. */
 export function describeArticlesApi(api: ApiKit): void {
   const { json, err, jsonBody, op } = api;
-  const { Article } = api.shapes;
+  const { Article, Story } = api.shapes;
 
-  op('post', '/api/v1/articles', { tag: 'Articles', id: 'ingestArticle', summary: 'Publish an article (CMS webhook)', description: 'Stored once (idempotent by externalId, else URL) and matched against every active topic.', scope: 'ingest' }, {
+  op('post', '/api/v1/articles', { tag: 'Articles', id: 'ingestArticle', summary: 'Publish an article (CMS webhook)', description: 'Stored once (idempotent by externalId, else URL), matched against every active topic, and given its story (`update` marks an editor\'s update of its story, sent again once; `updateOf` names the earlier article).', scope: 'ingest' }, {
     request: jsonBody(articleCreateSchema),
     responses: {
-      201: json(z.object({ article: Article, outcome: z.literal('created'), matchedTopics: z.array(z.string()) }), 'New article, with the slugs of the topics it matched'),
-      200: json(z.object({ article: Article, outcome: z.string(), matchedTopics: z.array(z.string()) }), 'Known article (updated or unchanged)'),
+      201: json(z.object({ article: Article, outcome: z.literal('created'), matchedTopics: z.array(z.string()), story: Story }), 'New article, with the slugs of the topics it matched and the story it joined'),
+      200: json(z.object({ article: Article, outcome: z.string(), matchedTopics: z.array(z.string()), story: Story }), 'Known article (updated or unchanged)'),
     },
     errors: [400, 401, 403, 409, 413],
   });

@@ -1,23 +1,25 @@
 import { Router, type Response } from 'express';
 import type { HandlerContext } from '../../context.js';
-import { DomainError } from '../../errors.js';
-import { html } from '../html.js';
+import { formatDate, html } from '../html.js';
 import { acceptBodies, requestMeta } from '../meta.js';
-import { frequencySchema, slugSchema } from '../schemas.js';
+import { slugSchema } from '../schemas.js';
+import { preferenceFormSchema, SNOOZE_DAYS } from '../preference-form.js';
 import type { Subscriber } from '../../repositories/subscribers.js';
-import type { PreferenceChanges } from '../../services/preferences.js';
-import type { Frequency } from '../../db/types.js';
-import { FREQUENCIES, list, pageSender, tokenPageHeaders } from './reader-pages.js';
+import { FREQUENCIES, pageSender, tokenPageHeaders } from './reader-pages.js';
 import { z } from 'zod';
 import { type ApiKit } from '../openapi/kit.js';
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const CAPS = [0, 1, 3, 5, 10, 20];
+const hh = (h: number) => `${String(h).padStart(2, '0')}:00`;
 
 /** The preference centre behind a manage link: topics, frequency, time, pause, export, erasure. */
 export function preferencePagesRouter(ctx: HandlerContext): Router {
   const router = Router();
   const { preferences } = ctx.services;
   const send = pageSender(ctx);
+  const defaults = ctx.config.attention;
+  const publisherName = ctx.config.mail.publisherName;
   router.use('/preferences', tokenPageHeaders);
 
   // ---------------------------------------------------------------- preference centre
@@ -42,7 +44,9 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
     const token = String(req.params.token);
     const sub = (topicId: number) => view.subscriptions.find((s) => s.topicId === topicId);
     const saved = req.query.saved === '1';
-    const pausedUntil = subscriber.pausedUntil ? subscriber.pausedUntil.toISOString().slice(0, 10) : '';
+    const snoozedUntil = subscriber.pausedUntil && subscriber.pausedUntil > ctx.clock.now() ? subscriber.pausedUntil : null;
+    const quietChoice = subscriber.quietStart === null || subscriber.quietEnd === null ? 'default' : subscriber.quietStart === subscriber.quietEnd ? 'off' : 'custom';
+    const hours = (selected: number) => Array.from({ length: 24 }, (_, h) => html`<option value="${h}" ${h === selected ? 'selected' : ''}>${hh(h)}</option>`);
     send(res, 200, 'Your alert preferences', html`
       <h1>Your alert preferences</h1>
       ${saved ? html`<p class="callout" role="status">Your preferences are saved.</p>` : ''}
@@ -66,11 +70,26 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
           <p><label for="digestWeekday">Day for weekly digests</label><br><select id="digestWeekday" name="digestWeekday">
             ${WEEKDAYS.map((d, i) => html`<option value="${i}" ${i === subscriber.digestWeekday ? 'selected' : ''}>${d}</option>`)}</select></p>
         </fieldset>
-        <fieldset><legend>Pause</legend>
-          <p><label><input type="radio" name="pause" value="none" ${!subscriber.pausedIndefinitely && !subscriber.pausedUntil ? 'checked' : ''}> Not paused</label></p>
-          <p><label><input type="radio" name="pause" value="until" ${subscriber.pausedUntil ? 'checked' : ''}> Paused until</label>
-            <label class="visually-hidden" for="pausedUntil">Pause until date</label><input id="pausedUntil" type="date" name="pausedUntil" value="${pausedUntil}"></p>
-          <p><label><input type="radio" name="pause" value="indefinitely" ${subscriber.pausedIndefinitely ? 'checked' : ''}> Paused until I resume</label></p>
+        <fieldset><legend>Snooze all alerts</legend>
+          ${snoozedUntil ? html`<p class="callout" role="status">Snoozed until ${formatDate(snoozedUntil, subscriber.timeZone)}.</p>` : ''}
+          ${subscriber.pausedIndefinitely ? html`<p class="callout" role="status">Snoozed until you turn alerts back on.</p>` : ''}
+          ${snoozedUntil ? html`<p><label><input type="radio" name="snooze" value="keep" checked> Keep snoozed until ${formatDate(snoozedUntil, subscriber.timeZone)}</label></p>` : ''}
+          <p><label><input type="radio" name="snooze" value="none" ${!snoozedUntil && !subscriber.pausedIndefinitely ? 'checked' : ''}> Not snoozed</label></p>
+          ${SNOOZE_DAYS.map((d) => html`<p><label><input type="radio" name="snooze" value="${d}"> For ${d === 1 ? '1 day' : `${d} days`}</label></p>`)}
+          <p><label><input type="radio" name="snooze" value="indefinitely" ${subscriber.pausedIndefinitely ? 'checked' : ''}> Until I turn alerts back on</label></p>
+        </fieldset>
+        <fieldset><legend>Instant alerts</legend>
+          <p class="muted">For topics you get as they happen.</p>
+          <p id="quiet-help" class="muted">Quiet hours hold instant alerts until they end${defaults.quietHours ? html` (${publisherName} suggests ${hh(defaults.quietHours.start)}–${hh(defaults.quietHours.end)})` : ''}.</p>
+          <p><label><input type="radio" name="quiet" value="default" aria-describedby="quiet-help" ${quietChoice === 'default' ? 'checked' : ''}> ${defaults.quietHours ? html`Quiet from ${hh(defaults.quietHours.start)} to ${hh(defaults.quietHours.end)} (the default)` : 'No quiet hours (the default)'}</label></p>
+          ${defaults.quietHours ? html`<p><label><input type="radio" name="quiet" value="off" ${quietChoice === 'off' ? 'checked' : ''}> No quiet hours</label></p>` : ''}
+          <p><label><input type="radio" name="quiet" value="custom" ${quietChoice === 'custom' ? 'checked' : ''}> Quiet hours of my own:</label>
+            <label for="quietFrom">from</label> <select id="quietFrom" name="quietFrom">${hours(subscriber.quietStart ?? 22)}</select>
+            <label for="quietTo">to</label> <select id="quietTo" name="quietTo">${hours(subscriber.quietEnd ?? 7)}</select></p>
+          <p><label for="instantCap">Instant alerts a day, at most</label><br><select id="instantCap" name="instantCap" aria-describedby="cap-help">
+            <option value="default" ${subscriber.instantDailyCap === null ? 'selected' : ''}>${defaults.instantDailyCap > 0 ? `${defaults.instantDailyCap} (the default)` : 'No limit (the default)'}</option>
+            ${CAPS.map((n) => html`<option value="${n}" ${subscriber.instantDailyCap === n ? 'selected' : ''}>${n === 0 ? 'No limit' : n}</option>`)}</select></p>
+          <p id="cap-help" class="muted">Alerts over the limit are not lost: they come in your next daily digest.</p>
         </fieldset>
         <p><button type="submit">Save preferences</button></p>
       </form>
@@ -83,28 +102,8 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
   router.post('/preferences/:token', acceptBodies('urlencoded'), async (req, res) => {
     const subscriber = await withSubscriber(String(req.params.token), res);
     if (!subscriber) return;
-    const b = (req.body ?? {}) as Record<string, unknown>;
-    const frequencies: Record<string, Frequency> = {};
-    for (const [k, v] of Object.entries(b)) {
-      if (k.startsWith('frequency_')) frequencies[k.slice('frequency_'.length)] = frequencySchema.parse(v);
-    }
-    const timeZone = typeof b.timeZone === 'string' ? b.timeZone.trim() : subscriber.timeZone;
-    try {
-      new Intl.DateTimeFormat('en', { timeZone });
-    } catch {
-      throw new DomainError(400, 'invalid_request', 'Unknown time zone', [{ path: 'timeZone', message: 'must be an IANA time zone such as Europe/London' }]);
-    }
-    const hour = Number(b.digestHour ?? subscriber.digestHour);
-    const weekday = Number(b.digestWeekday ?? subscriber.digestWeekday);
-    if (!Number.isInteger(hour) || hour < 0 || hour > 23) throw new DomainError(400, 'invalid_request', 'Invalid hour', [{ path: 'digestHour', message: 'must be 0 to 23' }]);
-    if (!Number.isInteger(weekday) || weekday < 0 || weekday > 6) throw new DomainError(400, 'invalid_request', 'Invalid weekday', [{ path: 'digestWeekday', message: 'must be 0 to 6' }]);
-    const pause = b.pause === 'until' || b.pause === 'indefinitely' ? b.pause : 'none';
-    let pausedUntil: Date | null = null;
-    if (pause === 'until') {
-      pausedUntil = typeof b.pausedUntil === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(b.pausedUntil) ? new Date(`${b.pausedUntil}T00:00:00Z`) : null;
-      if (!pausedUntil || Number.isNaN(pausedUntil.getTime())) throw new DomainError(400, 'invalid_request', 'Choose the date to pause until', [{ path: 'pausedUntil', message: 'must be a date' }]);
-    }
-    const changes: PreferenceChanges = { topics: list(b.topics), frequencies, timeZone, digestHour: hour, digestWeekday: weekday, pause, pausedUntil };
+    // Fields the form leaves out keep their stored values.
+    const changes = preferenceFormSchema.parse({ timeZone: subscriber.timeZone, digestHour: subscriber.digestHour, digestWeekday: subscriber.digestWeekday, ...(req.body ?? {}) });
     await preferences.updatePreferences(subscriber, changes, requestMeta(req));
     // Post/redirect/get: a reload does not resubmit.
     res.redirect(303, `/preferences/${String(req.params.token)}?saved=1`);
@@ -146,7 +145,7 @@ export function preferencePagesRouter(ctx: HandlerContext): Router {
 export function describePreferencePages(api: ApiKit): void {
   const { htmlPage, E, formBody, tokenParams, tokenPageErrors, page } = api;
 
-  page('get', '/preferences/{token}', 'Preference centre', { 200: htmlPage('Topics, frequency, delivery time, pause'), ...tokenPageErrors }, {
+  page('get', '/preferences/{token}', 'Preference centre', { 200: htmlPage('Topics, frequency, delivery time, snooze, quiet hours and the instant-alert cap'), ...tokenPageErrors }, {
     params: tokenParams,
     query: z.object({ saved: z.literal('1').optional() }),
   });
@@ -158,8 +157,13 @@ export function describePreferencePages(api: ApiKit): void {
         timeZone: z.string().optional(),
         digestHour: z.string().optional().meta({ description: '0 to 23' }),
         digestWeekday: z.string().optional().meta({ description: '0 (Sunday) to 6' }),
-        pause: z.enum(['none', 'until', 'indefinitely']).optional(),
+        snooze: z.enum(['none', 'keep', '1', '7', '30', 'indefinitely']).optional().meta({ description: 'Snooze all alerts for 1, 7 or 30 days, until resumed, or not' }),
+        pause: z.enum(['none', 'until', 'indefinitely']).optional().meta({ description: 'Older form of snooze: with pausedUntil' }),
         pausedUntil: z.string().optional().meta({ description: 'YYYY-MM-DD' }),
+        quiet: z.enum(['default', 'off', 'custom']).optional().meta({ description: "Quiet hours for instant alerts: the publisher's, none, or quietFrom-quietTo" }),
+        quietFrom: z.string().optional().meta({ description: '0 to 23' }),
+        quietTo: z.string().optional().meta({ description: '0 to 23' }),
+        instantCap: z.string().optional().meta({ description: "Instant alerts a day at most: a number (0: no limit) or default" }),
       }).catchall(z.string()).meta({ description: 'Plus frequency_<slug> = instant | daily | weekly per topic' }),
     ),
   });
