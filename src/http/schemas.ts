@@ -128,6 +128,17 @@ export const termsPublishSchema = z.strictObject({
 
 export const manageRequestSchema = z.object({ email: emailSchema });
 
+const hourOfDay = z.number({ error: 'must be an hour' }).int().min(0, { error: 'must be 0 to 23' }).max(23, { error: 'must be 0 to 23' });
+
+/** PATCH /api/v1/subscribers/:id: a reader's attention controls, as the preference centre sets them. */
+export const subscriberAttentionSchema = z
+  .strictObject({
+    quietHours: z.union([z.strictObject({ start: hourOfDay, end: hourOfDay }), z.literal('off'), z.null()]).optional(),
+    instantDailyCap: z.number().int().min(0).max(1000).nullable().optional(),
+    snooze: z.union([z.enum(['none', 'indefinitely']), z.literal(1), z.literal(7), z.literal(30)]).optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, { error: 'name at least one of quietHours, instantDailyCap, snooze' });
+
 // ---- admin and relay query/body shapes (shared with the OpenAPI document)
 
 export const deliveriesQuerySchema = z.object({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError } from '../errors.js';
+import { DomainError, notFound } from '../errors.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Subscriber } from '../repositories/subscribers.js';
 import type { Subscription } from '../repositories/subscriptions.js';
@@ -141,6 +141,21 @@ export class PreferenceService {
     });
   }
 
+  /**
+   * An admin (or the API) sets a reader's attention controls: quiet hours ('default' for the
+   * publisher's), the instant cap (null for the publisher's) and snooze. Audited.
+   */
+  async setAttention(subscriberId: number, c: { quiet?: PreferenceChanges['quiet']; instantDailyCap?: number | 'default'; snooze?: Snooze }, actor: string): Promise<Subscriber> {
+    const now = this.clock.now();
+    return this.repos.transaction(async (r) => {
+      const subscriber = await r.subscribers.findById(subscriberId);
+      if (!subscriber) throw notFound(`Subscriber ${subscriberId}`);
+      await r.subscribers.updateSettings(subscriberId, { ...(c.snooze && snoozeSettings(c.snooze, now)), ...attentionSettings(c) });
+      await r.audit.record({ actor, action: 'subscriber.attention', target: `subscriber:${subscriberId}`, details: { ...c } });
+      return (await r.subscribers.findById(subscriberId))!;
+    });
+  }
+
   async unsubscribeAll(subscriber: Subscriber, channel: ConsentForm, meta: RequestMeta): Promise<string[]> {
     const now = this.clock.now();
     return this.repos.transaction(async (r) => {
@@ -225,7 +240,7 @@ function snoozeSettings(s: Snooze, now: Date): { pausedIndefinitely?: boolean; p
 }
 
 /** The attention columns: null stands for the publisher's default, start = end for no quiet hours. */
-function attentionSettings(c: PreferenceChanges): { quietStart?: number | null; quietEnd?: number | null; instantDailyCap?: number | null } {
+function attentionSettings(c: Pick<PreferenceChanges, 'quiet' | 'instantDailyCap'>): { quietStart?: number | null; quietEnd?: number | null; instantDailyCap?: number | null } {
   const out: { quietStart?: number | null; quietEnd?: number | null; instantDailyCap?: number | null } = {};
   if (c.quiet === 'default') Object.assign(out, { quietStart: null, quietEnd: null });
   else if (c.quiet === 'off') Object.assign(out, { quietStart: 0, quietEnd: 0 });

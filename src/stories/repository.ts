@@ -54,6 +54,20 @@ export class StoriesRepository {
     return rows.map((r) => ({ articleId: r.article_id, storyId: r.story_id ?? r.article_id, publishedAt: r.published_at, shingles: r.shingles, mins: r.mins }));
   }
 
+  /** The newest articles with a signature since `since` (the threshold preview), oldest first. */
+  async recentWithSignatures(since: Date, limit: number): Promise<(SignatureRow & { title: string; source: string })[]> {
+    const rows = await this.db
+      .selectFrom('article_signatures as s')
+      .innerJoin('articles as a', 'a.id', 's.article_id')
+      .leftJoin('feeds as f', 'f.id', 'a.feed_id')
+      .select(['s.article_id', 'a.story_id', 's.published_at', 's.shingles', 's.mins', 'a.title', ARTICLE_SOURCE.as('source')])
+      .where('s.published_at', '>=', since)
+      .orderBy('s.article_id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse().map((r) => ({ articleId: r.article_id, storyId: r.story_id ?? r.article_id, publishedAt: r.published_at, shingles: r.shingles, mins: r.mins, title: r.title, source: r.source }));
+  }
+
   /** The newest stored article id (what a fresh index has caught up to when it is empty). */
   async lastSignatureId(): Promise<number> {
     const r = await this.db.selectFrom('article_signatures').select((eb) => eb.fn.max('article_id').as('id')).executeTakeFirst();

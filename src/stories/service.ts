@@ -150,6 +150,30 @@ export class StoryService {
     }
   }
 
+  /**
+   * What the recent articles would look like at another threshold: replayed in the order they
+   * came, each joins the most similar earlier one at `threshold` or more. The stories with
+   * copies, biggest first, and how many articles would join one (against how many do now).
+   */
+  async preview(threshold: number, days: number, limit = 500) {
+    const rows = await this.repos.stories.recentWithSignatures(new Date(this.clock.now().getTime() - days * 86_400_000), limit);
+    const index = new StoryIndex();
+    const groups = new Map<number, { title: string; source: string; similarity: number | null }[]>();
+    let joinedNow = 0;
+    for (const row of rows) {
+      const signature = decodeSignature(row.mins, row.shingles);
+      const match = index.best(signature, threshold, row.publishedAt, this.opts.windowMs);
+      const storyId = match?.storyId ?? row.articleId;
+      index.add({ articleId: row.articleId, storyId, publishedAt: row.publishedAt, signature });
+      if (row.storyId !== row.articleId) joinedNow++;
+      const list = groups.get(storyId) ?? [];
+      list.push({ title: row.title, source: row.source, similarity: match ? Math.round(match.similarity * 100) / 100 : null });
+      groups.set(storyId, list);
+    }
+    const stories = [...groups.values()].filter((g) => g.length > 1).sort((a, b) => b.length - a.length);
+    return { threshold, articles: rows.length, joined: stories.reduce((n, g) => n + g.length - 1, 0), joinedNow, stories };
+  }
+
   /** The articles of a story (console). */
   copies(storyId: number): Promise<StoryCopy[]> {
     return this.repos.stories.copies(storyId);

@@ -23,32 +23,44 @@ export interface Signature {
   shingles: number;
 }
 
-// Lines and paragraphs that syndication adds or removes and that say nothing about the story:
-// they must not make unrelated articles similar (two press releases with the same disclaimer).
-const BOILERPLATE_LINE = [
+// Sentences that syndication adds or removes and that say nothing about the story: they must
+// not make unrelated articles similar (two press releases with the same disclaimer). A legal
+// notice runs to the end of its paragraph; the rest are one sentence or line each.
+const BOILERPLATE_TAIL = [
   /^(legal\s+)?disclaimer\b/i,
   /\b(menafn|ein presswire|newswire|press release distribution)\b.*\b(provides|distribution|disclaimer|responsib|accuracy|content)/i,
+  /^(©|\(c\)|copyright\b)|\ball rights reserved\b/i,
+  /^(this (article|story|content) (was|is) (originally )?(published|provided|written))/i,
+];
+const BOILERPLATE_SENTENCE = [
   /\bshare (us|this( article)?|it) on\b|\bshare on (facebook|twitter|x|linkedin|whatsapp)\b|\bsocial networks?\b/i,
   /^(follow|like) us\b|\bfollow us on\b/i,
   /^(read|see) (more|also)\b|^related( articles?)?:|^click here\b|^(sign up|subscribe) (for|to)\b/i,
-  /^(©|\(c\)|copyright\b)|\ball rights reserved\b/i,
   /^(photo|image|picture|video|credit|source)s?\s*[:|]/i,
-  /^by\s+[\p{Lu}][\p{L}.'’-]*(\s+[\p{Lu}][\p{L}.'’-]*){0,3}(\s*[,|]\s*[\p{L} ]{1,40})?$/u,
-  /^(this (article|story|content) (was|is) (originally )?(published|provided|written))/i,
+  /^[Bb]y\s+[\p{Lu}][\p{L}.'’-]*(\s+[\p{Lu}][\p{L}.'’-]*){0,3}(\s*[,|]\s*[\p{L} ]{1,40})?$/u,
 ];
 // "TOKYO, Dec 2 (Reuters) -" and "WASHINGTON (AP) —": the dateline in front of a wire story's
 // first paragraph; an outlet reprinting it may keep or drop it.
 const DATELINE = /^[\p{Lu}][\p{Lu}\p{L} .'’-]{1,40}(,\s*[\p{L}]{3,9}\.?\s*\d{1,2}(,\s*\d{4})?)?\s*(\([^)]{1,40}\))?\s*[-–—:]{1,2}\s+/u;
 
-/** The text a signature is made of: title and body (or summary) with boilerplate lines gone. */
+/**
+ * The text a signature is made of: title and body (or summary) without boilerplate. Lines are
+ * cut into sentences and a sentence that is boilerplate goes (not its whole paragraph: outlets
+ * glue "Share us on your social networks:" onto the story's last line).
+ */
 export function storyText(a: { title: string; summary?: string | null; body?: string | null }): string {
   const main = a.body && a.body.length > (a.summary?.length ?? 0) ? a.body : (a.summary ?? '');
   const kept: string[] = [];
-  for (const raw of main.split(/\n+|(?<=[.!?])\s{2,}/)) {
-    const line = raw.trim();
+  for (const raw of main.split(/\n+/)) {
+    const line = raw.trim().replace(DATELINE, '');
     if (!line) continue;
-    if (line.length < 400 && BOILERPLATE_LINE.some((re) => re.test(line))) continue;
-    kept.push(line.replace(DATELINE, ''));
+    const sentences: string[] = [];
+    for (const sentence of line.split(/(?<=[.!?:])\s+(?=["“(\p{Lu}\p{N}])/u)) {
+      if (sentence.length >= 400) sentences.push(sentence);
+      else if (BOILERPLATE_TAIL.some((re) => re.test(sentence))) break;
+      else if (!BOILERPLATE_SENTENCE.some((re) => re.test(sentence))) sentences.push(sentence);
+    }
+    if (sentences.length > 0) kept.push(sentences.join(' '));
   }
   return `${a.title}\n${kept.join('\n')}`;
 }
@@ -75,29 +87,34 @@ const EMPTY = 0xffffffff;
 
 /** The signature of a text, or undefined when it has too few shingles to compare. */
 export function signatureOf(text: string): Signature | undefined {
-  const words = foldWords(text);
-  const n = words.length - SHINGLE_WORDS + 1;
-  if (n < MIN_SHINGLES) return undefined;
-  const wh = new Uint32Array(words.length);
-  for (let i = 0; i < words.length; i++) wh[i] = wordHash(words[i]!);
+  // Shingles stay within a line (a paragraph): moving paragraphs about changes no shingle, and a
+  // line of one or two words (a heading) is one shingle of its own.
+  const lines = text.split('\n').map(foldWords).filter((w) => w.length > 0);
+  let total = 0;
+  for (const w of lines) total += Math.max(1, w.length - SHINGLE_WORDS + 1);
+  if (total < MIN_SHINGLES) return undefined;
   const mins = new Uint32Array(BINS).fill(EMPTY);
-  const size = Math.max(64, 1 << (32 - Math.clz32(n * 2)));
+  const size = Math.max(64, 1 << (32 - Math.clz32(total * 2)));
   if (seen.length < size) seen = new Uint32Array(size);
   const mask = size - 1;
   seen.fill(0, 0, size);
   let distinct = 0;
-  for (let i = 0; i < n; i++) {
-    let h = Math.imul(wh[i]!, 0x9e3779b1) ^ wh[i + 1]!;
-    h = Math.imul(h, 0x85ebca77) ^ wh[i + 2]!;
-    h = fmix32(h) | 1; // never 0: 0 marks an empty slot of `seen`
-    let j = h & mask;
-    while (seen[j] !== 0 && seen[j] !== h) j = (j + 1) & mask;
-    if (seen[j] === h) continue;
-    seen[j] = h;
-    distinct++;
-    const bin = h >>> 26;
-    const v = h & 0x03ffffff;
-    if (v < mins[bin]!) mins[bin] = v;
+  for (const words of lines) {
+    const wh = words.map(wordHash);
+    const n = Math.max(1, words.length - SHINGLE_WORDS + 1);
+    for (let i = 0; i < n; i++) {
+      let h = Math.imul(wh[i]!, 0x9e3779b1) ^ (wh[i + 1] ?? 0x5bd1e995);
+      h = Math.imul(h, 0x85ebca77) ^ (wh[i + 2] ?? 0x27d4eb2f);
+      h = fmix32(h) | 1; // never 0: 0 marks an empty slot of `seen`
+      let j = h & mask;
+      while (seen[j] !== 0 && seen[j] !== h) j = (j + 1) & mask;
+      if (seen[j] === h) continue;
+      seen[j] = h;
+      distinct++;
+      const bin = h >>> 26;
+      const v = h & 0x03ffffff;
+      if (v < mins[bin]!) mins[bin] = v;
+    }
   }
   if (distinct < MIN_SHINGLES) return undefined;
   // Optimal densification: an empty bin borrows the value of a bin chosen by a hash of its

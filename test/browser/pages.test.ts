@@ -104,4 +104,42 @@ describe.skipIf(!HAS_CHROMIUM)('hosted pages in Chromium', () => {
     await page.getByRole('heading', { name: 'You are unsubscribed' }).waitFor();
     expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).every((s) => s.status === 'unsubscribed')).toBe(true);
   });
+
+  it('sets snooze, quiet hours and the instant cap with the keyboard alone, every control labelled', async () => {
+    const flows = readerFlows(app, smtp);
+    const sub = await flows.activeSubscriber('attention@example.com', ['japan'], 'instant');
+    await page.goto(app.ctx.links.preferencesUrl(sub.id, app.clock.now()));
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    // Every control has an accessible name a screen reader announces.
+    for (const name of ['Not snoozed', 'For 1 day', 'For 7 days', 'For 30 days', 'Until I turn alerts back on', 'No quiet hours (the default)', 'Quiet hours of my own:', 'from', 'to', 'Instant alerts a day, at most']) {
+      expect(await page.getByLabel(name, { exact: true }).count(), name).toBe(1);
+    }
+    // Keyboard: to the 7-day snooze by Tab and arrows, quiet hours of one's own, a cap of 3.
+    await page.getByLabel('Not snoozed', { exact: true }).focus();
+    await page.keyboard.press('ArrowDown'); // 1 day
+    await page.keyboard.press('ArrowDown'); // 7 days
+    expect(await page.getByLabel('For 7 days').isChecked()).toBe(true);
+    await page.getByLabel('Quiet hours of my own:').focus();
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('quietFrom');
+    await page.keyboard.type('21');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('06');
+    await page.getByLabel('Instant alerts a day, at most').focus();
+    await page.keyboard.press('ArrowDown'); // No limit
+    await page.keyboard.press('ArrowDown'); // 1
+    await page.keyboard.press('ArrowDown'); // 3
+    await page.getByRole('button', { name: 'Save preferences' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('Your preferences are saved.').waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'preferences-attention.png'), fullPage: true });
+    const saved = (await app.ctx.repos.subscribers.findById(sub.id))!;
+    expect({ quietStart: saved.quietStart, quietEnd: saved.quietEnd, cap: saved.instantDailyCap }).toEqual({ quietStart: 21, quietEnd: 6, cap: 3 });
+    expect(saved.pausedUntil!.getTime() - app.clock.now().getTime()).toBeGreaterThan(6.9 * 86_400_000);
+    // The page says what is in force now.
+    expect(await page.getByRole('status').filter({ hasText: /^Snoozed until \d/ }).count()).toBe(1);
+    expect(await page.getByRole('radio', { name: /^Keep snoozed until / }).isChecked()).toBe(true);
+  });
 });

@@ -239,6 +239,36 @@ describe('CSRF', () => {
 });
 
 describe('console changes are audited', () => {
+  it('stories: a threshold previewed on recent articles, then saved; a story lists its copies', async () => {
+    const c = new Console();
+    await c.login();
+    const text = 'The harbour authority said on Monday that the new container terminal will open in spring, doubling the port’s capacity and creating two thousand jobs along the coast.';
+    const first = await api.post('/api/v1/articles', { url: 'https://one.example/port', title: 'Port expansion approved', body: text });
+    await api.post('/api/v1/articles', { url: 'https://two.example/port', title: 'New terminal for the harbour', body: `${text} Share us on your social networks:` });
+    await api.post('/api/v1/articles', { url: 'https://three.example/rain', title: 'Heavy rain expected', body: 'Forecasters warned of flooding in the valleys as a slow storm crossed the mountains overnight, with rivers expected to peak on Tuesday.' });
+    const storyId = first.body.story.id;
+
+    const page = await c.get('/admin/stories');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Copies by feed and day');
+    expect(page.text).toMatch(/<strong>1<\/strong> of \d+ recent articles join an earlier story/);
+    expect(page.text).toContain(`href="/admin/stories/${storyId}"`);
+    // A threshold so strict nothing joins: previewed, nothing saved yet.
+    const strict = await c.get('/admin/stories?threshold=1');
+    expect(strict.text).toMatch(/At 1: <strong>0<\/strong> of/);
+    expect(await app.ctx.services.stories.threshold()).toBe(0.45);
+    expect((await c.post('/admin/stories/threshold', { threshold: '0.6' })).location).toBe('/admin/stories?done=threshold-saved');
+    expect(await app.ctx.services.stories.threshold()).toBe(0.6);
+    expect(await auditActions(`admin:${EMAIL}`)).toContain('stories.threshold');
+    expect((await c.post('/admin/stories/threshold', { threshold: '7' })).status).toBe(400);
+
+    const story = await c.get(`/admin/stories/${storyId}`);
+    expect(story.text).toContain('two.example');
+    expect(story.text).toContain('one.example');
+    expect((await c.get('/admin/stories/999999')).status).toBe(404);
+    await c.post('/admin/stories/threshold', { threshold: '0.45' });
+  });
+
   it('topics: create with a live query test, edit, archive, restore', async () => {
     const c = new Console();
     await c.login();

@@ -202,4 +202,23 @@ describe('attention controls', () => {
     await app.ctx.services.scheduler.run('test');
     expect((await mailsTo('capped@example.com')).map((m) => m.text!.includes('Japan story five'))).toEqual([true]);
   });
+
+  it('sets the controls through the admin API, audited, refusing what is not one', async () => {
+    at('2026-12-11T09:00:00Z');
+    const sub = await flows.activeSubscriber('api-set@example.com', ['japan'], 'instant');
+    const set = await api.patch(`/api/v1/subscribers/${sub.id}`, { quietHours: { start: 21, end: 6 }, instantDailyCap: 3, snooze: 7 });
+    expect(set.status).toBe(200);
+    expect(set.body.subscriber).toMatchObject({ quietHours: { start: 21, end: 6 }, instantDailyCap: 3, pausedUntil: new Date(app.clock.now().getTime() + 7 * 86_400_000).toISOString() });
+    const back = await api.patch(`/api/v1/subscribers/${sub.id}`, { quietHours: null, instantDailyCap: null, snooze: 'none' });
+    expect(back.body.subscriber).toMatchObject({ quietHours: null, instantDailyCap: null, pausedUntil: null, pausedIndefinitely: false });
+    expect((await api.patch(`/api/v1/subscribers/${sub.id}`, { quietHours: 'off' })).body.subscriber.quietHours).toEqual({ start: 0, end: 0 });
+    for (const bad of [{ quietHours: { start: 25, end: 6 } }, { instantDailyCap: -1 }, { snooze: 3 }, {}, { other: 1 }]) {
+      const r = await api.patch(`/api/v1/subscribers/${sub.id}`, bad);
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(r.body.error.code).toBe('invalid_request');
+    }
+    expect((await api.patch('/api/v1/subscribers/999999', { snooze: 1 })).status).toBe(404);
+    const audit = (await app.ctx.repos.audit.recent(20)).filter((a) => a.action === 'subscriber.attention');
+    expect(audit).toHaveLength(3);
+  });
 });

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { HandlerContext } from '../../context.js';
 import { actorOf } from '../auth.js';
-import { idParamSchema, statsQuerySchema, subscriberSearchQuerySchema } from '../schemas.js';
+import { idParamSchema, statsQuerySchema, subscriberAttentionSchema, subscriberSearchQuerySchema } from '../schemas.js';
 import { notFound } from '../../errors.js';
 import { requireScopeOrSession } from './session.js';
 import { consentView, deliveryView, exportView, subscriberView, subscriptionView } from './views.js';
@@ -41,6 +41,21 @@ export function subscribersApiRouter(ctx: HandlerContext): Router {
     });
   });
 
+  router.patch('/:id', async (req, res) => {
+    const id = idParamSchema.parse(req.params.id);
+    const b = subscriberAttentionSchema.parse(req.body ?? {});
+    const subscriber = await ctx.services.preferences.setAttention(
+      id,
+      {
+        ...(b.quietHours !== undefined && { quiet: b.quietHours === null ? ('default' as const) : b.quietHours }),
+        ...(b.instantDailyCap !== undefined && { instantDailyCap: b.instantDailyCap === null ? ('default' as const) : b.instantDailyCap }),
+        ...(b.snooze !== undefined && { snooze: typeof b.snooze === 'number' ? { kind: 'days' as const, days: b.snooze } : { kind: b.snooze } }),
+      },
+      actorOf(req),
+    );
+    res.json({ subscriber: subscriberView(subscriber) });
+  });
+
   router.get('/:id/export', async (req, res) => {
     const id = idParamSchema.parse(req.params.id);
     const data = await ctx.services.preferences.exportData(id);
@@ -62,7 +77,7 @@ export function subscribersApiRouter(ctx: HandlerContext): Router {
 
 /** These routers' part of the OpenAPI document. */
 export function describeAdminApi(api: ApiKit): void {
-  const { json, idParams, op } = api;
+  const { json, jsonBody, idParams, op } = api;
   const { Subscriber, SubscriberDetail } = api.shapes;
 
   op('get', '/api/v1/stats', { tag: 'Subscribers', id: 'getStats', summary: 'Per day and topic: shown, dismissed, signups, confirmations, declines, unsubscribes, sent, bounced', scope: 'admin', session: true }, {
@@ -80,6 +95,11 @@ export function describeAdminApi(api: ApiKit): void {
   op('get', '/api/v1/subscribers/{id}', { tag: 'Subscribers', id: 'getSubscriber', summary: 'One subscriber with subscriptions, consent history and deliveries', scope: 'admin', session: true }, {
     request: { params: idParams },
     responses: { 200: json(SubscriberDetail, 'The subscriber') },
+    errors: [400, 401, 403, 404],
+  });
+  op('patch', '/api/v1/subscribers/{id}', { tag: 'Subscribers', id: 'setSubscriberAttention', summary: "Set a subscriber's attention controls", description: "quietHours {start,end} in the subscriber's time zone ('off': none; null: the publisher's default), instantDailyCap (0: no cap; null: the default), snooze 1/7/30 days, 'indefinitely' or 'none'. Audited.", scope: 'admin', session: true }, {
+    request: { params: idParams, ...jsonBody(subscriberAttentionSchema) },
+    responses: { 200: json(z.object({ subscriber: Subscriber }), 'The subscriber as it is now') },
     errors: [400, 401, 403, 404],
   });
   op('get', '/api/v1/subscribers/{id}/export', { tag: 'Subscribers', id: 'exportSubscriber', summary: "Download a subscriber's data", scope: 'admin', session: true }, {

@@ -15,6 +15,7 @@ import { subscriberRoutes } from './pages/subscribers.js';
 import { termsRoutes } from './pages/terms.js';
 import { deliveryRoutes } from './pages/deliveries.js';
 import { miscRoutes } from './pages/misc.js';
+import { storyRoutes } from '../../stories/console.js';
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
@@ -146,6 +147,7 @@ export function adminRouter(ctx: HandlerContext): Router {
   dashboardRoutes(router, kit);
   topicRoutes(router, kit);
   contentRoutes(router, kit);
+  storyRoutes(router, kit);
   subscriberRoutes(router, kit);
   termsRoutes(router, kit);
   deliveryRoutes(router, kit);

@@ -17,6 +17,9 @@ export const subscriberView = (s: Subscriber) => ({
   pausedUntil: iso(s.pausedUntil),
   pausedIndefinitely: s.pausedIndefinitely,
   declinedUntil: iso(s.declinedUntil),
+  // null: the publisher's default; start = end: none
+  quietHours: s.quietStart === null || s.quietEnd === null ? null : { start: s.quietStart, end: s.quietEnd },
+  instantDailyCap: s.instantDailyCap,
   createdAt: s.createdAt.toISOString(),
 });
 

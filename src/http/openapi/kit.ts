@@ -145,6 +145,8 @@ export function createApiKit(registry: OpenAPIRegistry) {
     pausedUntil: nullableIso,
     pausedIndefinitely: z.boolean(),
     declinedUntil: nullableIso,
+    quietHours: z.object({ start: z.number().int(), end: z.number().int() }).nullable().meta({ description: "Local quiet hours for instant alerts; null: the publisher's default; start = end: none" }),
+    instantDailyCap: z.number().int().nullable().meta({ description: "Instant alerts a day at most; 0: no cap; null: the publisher's default" }),
     createdAt: isoDate,
   }).meta({ id: 'Subscriber' });
   const Subscription = z.object({
