@@ -74,12 +74,22 @@ export class StoriesRepository {
     return Number(r?.id ?? 0);
   }
 
-  async storeSignature(articleId: number, publishedAt: Date, shingles: number, mins: Buffer): Promise<void> {
-    await this.db.insertInto('article_signatures').values({ article_id: articleId, published_at: publishedAt, shingles, mins }).onConflict((oc) => oc.column('article_id').doNothing()).execute();
-  }
-
-  async setStory(articleId: number, storyId: number, similarity: number | null, isUpdate: boolean): Promise<void> {
-    await this.db.updateTable('articles').set({ story_id: storyId, story_similarity: similarity, is_update: isUpdate }).where('id', '=', articleId).execute();
+  /**
+   * Records an article's story and, when it has one, its signature: one statement (a round trip
+   * per ingest less, under the assignment lock that every ingest waits for).
+   */
+  async recordStory(s: { articleId: number; storyId: number; similarity: number | null; isUpdate: boolean; signature?: { publishedAt: Date; shingles: number; mins: Buffer } }): Promise<void> {
+    const story = sql`UPDATE articles SET story_id = ${s.storyId}, story_similarity = ${s.similarity}, is_update = ${s.isUpdate} WHERE id = ${s.articleId}`;
+    if (!s.signature) {
+      await story.execute(this.db);
+      return;
+    }
+    const { publishedAt, shingles, mins } = s.signature;
+    await sql`WITH sig AS (
+        INSERT INTO article_signatures (article_id, published_at, shingles, mins) VALUES (${s.articleId}, ${publishedAt}, ${shingles}, ${mins})
+        ON CONFLICT (article_id) DO NOTHING
+      )
+      ${story}`.execute(this.db);
   }
 
   /** The articles of one story, first first, with where each came from. */

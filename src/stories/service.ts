@@ -108,8 +108,13 @@ export class StoryService {
     }
     const storyId = match?.storyId ?? article.id;
     const similarity = match ? Math.round(match.similarity * 1000) / 1000 : null;
-    await r.stories.setStory(article.id, storyId, similarity, Boolean(marks.update || marks.updateOf));
-    if (signature) await r.stories.storeSignature(article.id, article.publishedAt, signature.shingles, encodeMins(signature.mins));
+    await r.stories.recordStory({
+      articleId: article.id,
+      storyId,
+      similarity,
+      isUpdate: Boolean(marks.update || marks.updateOf),
+      signature: signature && { publishedAt: article.publishedAt, shingles: signature.shingles, mins: encodeMins(signature.mins) },
+    });
     return {
       story: { id: storyId, firstArticleId: storyId, similarity },
       commit: () => {
