@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import addressparser from 'nodemailer/lib/addressparser';
+import { isTimeZone } from '../time-zone.js';
 
 // One schema for the whole environment. Every variable is read here and nowhere else;
 // the rest of the code receives the parsed, typed `Config`.
@@ -44,17 +45,7 @@ const httpUrl = z
   .refine((v) => /^https?:\/\//.test(v), { error: 'must start with http:// or https://' })
   .transform((v) => v.replace(/\/+$/, ''));
 
-const timeZone = z.string().refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'must be an IANA time zone such as Europe/London' },
-);
+const timeZone = z.string().refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/London' });
 
 const emailAddress = z.email();
 

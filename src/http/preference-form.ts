@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { frequencySchema, slugSchema } from './schemas.js';
 import type { PreferenceChanges } from '../services/preferences.js';
+import { isTimeZone } from '../time-zone.js';
 
 // The preference centre's form, validated at the edge into the changes the service applies.
 // Fields: topics, frequency_<slug>, timeZone, digestHour, digestWeekday; snooze (none, keep,
@@ -9,17 +10,7 @@ import type { PreferenceChanges } from '../services/preferences.js';
 
 const hour = z.coerce.number({ error: 'must be an hour' }).int({ error: 'must be 0 to 23' }).min(0, { error: 'must be 0 to 23' }).max(23, { error: 'must be 0 to 23' });
 const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? v.split(',') : []);
-const timeZone = z.string().trim().min(1).max(64).refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'must be an IANA time zone such as Europe/London' },
-);
+const timeZone = z.string().trim().min(1).max(64).refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/London' });
 
 export const SNOOZE_DAYS = [1, 7, 30] as const;
 
