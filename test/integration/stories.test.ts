@@ -107,7 +107,10 @@ describe('stories', () => {
     expect(daily!.subject).toMatch(/^2 new articles/);
     expect(daily!.text!.split(seed.title).length - 1).toBe(1);
     expect(daily!.text).not.toContain('Moscow warns Tokyo');
-    expect(daily!.text).toMatch(/Also reported by (Tokyo Gazette and Daily Herald|Daily Herald and Tokyo Gazette)/);
+    const dailySub = (await app.ctx.repos.subscribers.findByEmail('daily@example.com'))!;
+    const delivery = (await app.ctx.repos.deliveries.listForSubscriber(dailySub.id)).find((d) => d.kind === 'digest')!;
+    const claimed = (await app.ctx.repos.digests.deliveryArticles(delivery.id)).map((a) => [a.id, a.storyId, a.source]);
+    expect(daily!.text, JSON.stringify({ payload: delivery.payload, claimed, stored: stored.map((a) => [a.id, a.storyId, a.url]) })).toMatch(/Also reported by (Tokyo Gazette and Daily Herald|Daily Herald and Tokyo Gazette)/);
     expect(String(daily!.html)).toContain('Also reported by');
     expect(daily!.text).toContain('Bank of Japan holds rates');
 
