@@ -30,6 +30,8 @@ import { AdminStatsService } from './services/admin-stats.js';
 import { SystemService } from './services/system.js';
 import { DigestAdminService } from './services/digest-admin.js';
 import { StoryService } from './stories/service.js';
+import { I18nService } from './i18n/service.js';
+import { loadCatalogues, Translator } from './i18n/translator.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -52,6 +54,7 @@ export interface Services {
   digestAdmin: DigestAdminService;
   system: SystemService;
   stories: StoryService;
+  i18n: I18nService;
 }
 
 /**
@@ -139,8 +142,9 @@ export async function createContext(config: Config, overrides: ContextOverrides 
   const signer = new LinkSigner(config.secretKey);
   const links = new Links(signer, config.http.baseUrl, { unsubscribeMs: config.lifecycle.unsubscribeTtlMs, manageMs: config.lifecycle.manageTtlMs });
   const mailDomain = config.mail.domain;
-  const terms = new TermsService(repos, clock);
-  const composer = new MailComposer(repos, templates, links, clock, {
+  const i18n = new I18nService(repos, clock, new Translator(loadCatalogues()), config.defaultLanguage);
+  const terms = new TermsService(repos, clock, config.defaultLanguage);
+  const composer = new MailComposer(repos, templates, links, clock, i18n, {
     baseUrl: config.http.baseUrl,
     from: config.mail.from,
     publisherName: config.mail.publisherName,
@@ -182,12 +186,12 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       minFormAgeMs: 2000,
       maxFormAgeMs: 2 * 86_400_000,
       mailDomain,
-    }, promptCounts, activeTopics, metrics),
+    }, promptCounts, activeTopics, i18n, metrics),
     preferences: new PreferenceService(repos, links, terms, clock, {
       consentMode: config.consentMode,
       manageMailDailyLimit: config.lifecycle.confirmMailDailyLimit,
       mailDomain,
-    }, metrics),
+    }, i18n, metrics),
     prompts: new PromptService(repos, terms, links, clock, {
       consentMode: config.consentMode,
       baseUrl: config.http.baseUrl,
@@ -195,7 +199,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       snoozeDays: config.lifecycle.promptSnoozeDays,
       maxTopics: config.lifecycle.promptMaxTopics,
       defaultTopics: config.lifecycle.promptDefaultTopics,
-    }, promptCounts, activeTopics, metrics),
+    }, promptCounts, activeTopics, i18n, metrics),
     composer,
     sender: new DeliverySender(repos, composer, transport, signer, clock, logger, {
       batchSize: config.sending.batchSize,
@@ -216,6 +220,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     digestAdmin: new DigestAdminService(repos, scheduler, composer, clock, { mailDomain }),
     system: new SystemService(repos, database.engine),
     stories,
+    i18n,
   };
 
   let closed = false;

@@ -1,3 +1,4 @@
+import type { Language } from '../i18n/languages.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import cron from 'node-cron';
@@ -20,6 +21,8 @@ export interface Config {
     publisherName: string; postalAddress: string; templateCacheDir: string };
   consentMode: Env['CONSENT_MODE'];
   defaultTimeZone: string;
+  /** The language of readers whose box, page or browser names none we have (DEFAULT_LANGUAGE). */
+  defaultLanguage: Language;
   roles: Role[];
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
@@ -163,6 +166,7 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     },
     consentMode: e.CONSENT_MODE,
     defaultTimeZone: e.DEFAULT_TIMEZONE,
+    defaultLanguage: e.DEFAULT_LANGUAGE,
     roles: [...new Set(e.ROLES)],
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

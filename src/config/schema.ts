@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LANGUAGES } from '../i18n/languages.js';
 import addressparser from 'nodemailer/lib/addressparser';
 import { isTimeZone } from '../time-zone.js';
 
@@ -93,6 +94,7 @@ export const envSchema = z.object({
   ALLOWED_ORIGINS: list(''),
   CONSENT_MODE: z.enum(['checkbox', 'statement'], { error: 'must be checkbox or statement' }).default('checkbox'),
   DEFAULT_TIMEZONE: timeZone.default('UTC'),
+  DEFAULT_LANGUAGE: z.enum(LANGUAGES, { error: `must be one of ${LANGUAGES.join(', ')}` }).default('en'),
   ROLES: list('web,worker').pipe(
     z
       .array(z.enum(ROLE_NAMES, { error: 'each role must be web or worker' }))

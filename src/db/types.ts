@@ -32,8 +32,28 @@ export interface TopicsTable {
   status: Generated<TopicStatus>;
   prompt_priority: Generated<number>;
   prompt_hidden: Generated<boolean>;
+  /** The topic's name per language ({"ar": "اليابان"}); `name` is the default. */
+  names: ColumnType<Record<string, string>, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface TextOverridesTable {
+  language: string;
+  key: string;
+  text: string;
+  updated_by: string | null;
+  updated_at: Generated<Date>;
+}
+
+export interface TermsTextsTable {
+  version: number;
+  language: string;
+  title: string;
+  body_markdown: string;
+  body_sha256: string;
+  published_by: string | null;
+  published_at: Generated<Date>;
 }
 
 export interface ArticlesTable {
@@ -126,6 +146,8 @@ export interface TermsVersionsTable {
   placeholder: Generated<boolean>;
   published_by: string | null;
   published_at: Timestamp;
+  /** The language of this text; translations are in terms_texts. */
+  language: Generated<string>;
 }
 
 export interface ConsentEventsTable {
@@ -141,6 +163,10 @@ export interface ConsentEventsTable {
   form: ConsentForm | null;
   ip: string | null;
   user_agent: string | null;
+  /** The language the reader saw the consent text in. */
+  language: string | null;
+  /** The language of the terms text accepted (terms_sha256 is its hash). */
+  terms_language: string | null;
   created_at: Timestamp;
 }
 
@@ -322,6 +348,8 @@ export interface Database {
   sent_stories: SentStoriesTable;
   article_signatures: ArticleSignaturesTable;
   settings: SettingsTable;
+  text_overrides: TextOverridesTable;
+  terms_texts: TermsTextsTable;
   suppressions: SuppressionsTable;
   admin_users: AdminUsersTable;
   admin_sessions: AdminSessionsTable;

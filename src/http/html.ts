@@ -27,12 +27,21 @@ export interface PageOptions {
   title: string;
   publisherName: string;
   lang?: string;
+  dir?: 'ltr' | 'rtl';
   body: SafeHtml;
   head?: SafeHtml;
+  /** The same page in each language (a reader's pages): a list of links under it. */
+  languages?: { label: string; links: { lang: string; name: string; href: string; current: boolean }[] };
+}
+
+function languageNav(l: NonNullable<PageOptions['languages']>): SafeHtml {
+  return html`<footer class="site"><nav class="languages" aria-label="${l.label}"><ul>${l.links.map(
+    (x) => html`<li><a href="${x.href}" lang="${x.lang}" hreflang="${x.lang}" ${x.current ? html`aria-current="true"` : ''}>${x.name}</a></li>`,
+  )}</ul></nav></footer>`;
 }
 
 export function page(o: PageOptions): string {
-  return `<!doctype html>${html`<html lang="${o.lang ?? 'en'}">
+  return `<!doctype html>${html`<html lang="${o.lang ?? 'en'}" dir="${o.dir ?? 'ltr'}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -46,9 +55,10 @@ ${o.head}
 <main id="main">
 ${o.body}
 </main>
+${o.languages ? languageNav(o.languages) : ''}
 </body>
 </html>`}`;
 }
 
-export const formatDate = (d: Date, timeZone = 'UTC') =>
-  new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(d);
+export const formatDate = (d: Date, timeZone = 'UTC', lang = 'en-GB') =>
+  new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : lang, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(d);

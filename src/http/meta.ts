@@ -3,7 +3,7 @@ import type { RequestMeta } from '../services/subscriptions.js';
 import { DomainError } from '../errors.js';
 
 export function requestMeta(req: Request): RequestMeta {
-  return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null };
+  return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null, acceptLanguage: req.get('accept-language') ?? null };
 }
 
 /** 415 unless the body is JSON or a form (urlencoded or multipart, for RFC 8058 one-click). */

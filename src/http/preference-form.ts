@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { frequencySchema, slugSchema } from './schemas.js';
+import { frequencySchema, languageSchema, slugSchema } from './schemas.js';
 import type { PreferenceChanges } from '../services/preferences.js';
 import { isTimeZone } from '../time-zone.js';
 
@@ -27,6 +27,8 @@ export const preferenceFormSchema = z
     quietFrom: hour.optional(),
     quietTo: hour.optional(),
     instantCap: z.union([z.literal('default'), z.coerce.number({ error: 'must be a number' }).int().min(0).max(1000)]).optional(),
+    language: languageSchema.optional(),
+    shownIn: languageSchema.optional(),
   })
   .catchall(z.unknown())
   .superRefine((v, ctx) => {
@@ -54,5 +56,7 @@ export const preferenceFormSchema = z
       snooze,
       ...(quiet !== undefined && { quiet }),
       ...(v.instantCap !== undefined && { instantDailyCap: v.instantCap }),
+      ...(v.language !== undefined && { language: v.language }),
+      ...(v.shownIn !== undefined && { shownIn: v.shownIn }),
     };
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { languageOf, LANGUAGES } from '../i18n/languages.js';
 import { DELIVERY_KINDS, FREQUENCIES } from '../db/types.js';
 
 // Request shapes of the public contract (DESIGN §5), validated at the edge. Objects are strict:
@@ -25,6 +26,19 @@ export const slugSchema = z
   .max(80, { error: 'must be at most 80 characters' })
   .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, { error: 'must be kebab-case: lower-case letters, digits and single hyphens' });
 
+/** A language readers can read here, as a BCP 47 tag ("ar", "pt-BR" → pt). */
+export const languageSchema = z
+  .string()
+  .max(35)
+  .transform((v, ctx) => {
+    const lang = languageOf(v);
+    if (!lang) {
+      ctx.addIssue({ code: 'custom', message: `must be one of ${LANGUAGES.join(', ')}` });
+      return z.NEVER;
+    }
+    return lang;
+  });
+
 export const topicCreateSchema = z.strictObject({
   slug: slugSchema,
   name: line(200).min(1, { error: 'is required' }),
@@ -33,6 +47,7 @@ export const topicCreateSchema = z.strictObject({
   status: z.enum(['active', 'archived']).optional(),
   promptPriority: z.number().int().min(-1000).max(1000).optional(),
   promptHidden: z.boolean().optional(),
+  names: z.partialRecord(z.enum(LANGUAGES, { error: `each key must be one of ${LANGUAGES.join(', ')}` }), line(200).min(1, { error: 'is required' })).optional(),
 });
 
 export const topicPatchSchema = topicCreateSchema.omit({ slug: true }).partial();
@@ -109,11 +124,15 @@ export const signupSchema = z.object({
   sourceUrl: z.preprocess((v) => (v === '' ? undefined : v), httpUrl.optional().nullable()),
   formToken: line(300).optional().nullable(),
   website: z.string().max(1000).optional().nullable(),
+  language: z.preprocess((v) => (v === '' ? undefined : v), languageSchema.optional().nullable()),
 });
 
 export const widgetConfigQuerySchema = z.object({
   topics: z.preprocess(csvList, z.array(z.string().max(80)).max(20)).optional(),
   article: text(2048).optional(),
+  // Hints, never errors (a reader's page must not break): an unknown language is ignored.
+  lang: z.string().max(35).optional(),
+  pageLang: z.string().max(35).optional(),
 });
 
 export const promptEventSchema = z.strictObject({
@@ -121,9 +140,14 @@ export const promptEventSchema = z.strictObject({
   event: z.enum(['shown', 'dismissed']),
 });
 
-export const termsPublishSchema = z.strictObject({
+export const termsTextSchema = z.strictObject({
   title: line(200).min(1, { error: 'is required' }),
   bodyMarkdown: text(200_000).min(1, { error: 'is required' }),
+});
+
+export const termsPublishSchema = termsTextSchema.extend({
+  language: languageSchema.optional(),
+  translations: z.record(languageSchema, termsTextSchema).optional(),
 });
 
 export const manageRequestSchema = z.object({ email: emailSchema });

@@ -13,6 +13,7 @@ export const topicView = (t: Topic) => ({
   status: t.status,
   promptPriority: t.promptPriority,
   promptHidden: t.promptHidden,
+  names: t.names,
   createdAt: t.createdAt.toISOString(),
   updatedAt: t.updatedAt.toISOString(),
 });

@@ -2,6 +2,7 @@
 // both fill engines. Formatters are cached: building an Intl object costs ~20x a format call.
 import Handlebars from 'handlebars';
 import type { FillHelper } from './fill.js';
+import { MESSAGE_HELPERS } from './message-helpers.js';
 
 type DateStyle = 'long' | 'short' | 'date' | 'time';
 
@@ -188,6 +189,7 @@ const FREQUENCY_LABELS: Record<string, string> = { instant: 'instant', daily: 'd
  * through the adapter in registerHelpers.
  */
 export const MAIL_HELPERS: Readonly<Record<string, FillHelper>> = {
+  ...MESSAGE_HELPERS,
   /** `{{formatDate value style="long|short|date|time" timeZone=… lang=…}}`; zone and locale default to the root data. */
   formatDate: {
     arity: 1,

@@ -2,7 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { compileFill } from './fill.js';
-import { mjmlOutputs } from './mjml.js';
+import { mjmlOutputs, DIRECTIONS, type Direction } from './mjml.js';
+import { dirOf } from '../i18n/languages.js';
 import { MAIL_HELPERS, registerHelpers } from './template-helpers.js';
 import { TemplateCompileError, type CompileTemplatesOptions, type MailTemplates } from './template-data.js';
 
@@ -95,7 +96,8 @@ type Fill = (context: unknown) => string;
 
 interface CompiledTemplate {
   subject: Fill;
-  html: Fill;
+  /** One fill per direction: a right-to-left language's mail is mirrored (see ./mjml.ts). */
+  html: Record<Direction, Fill>;
   text: Fill;
 }
 
@@ -172,8 +174,10 @@ export async function compileTemplates(dir: string, opts: CompileTemplatesOption
     const html = htmlByName.get(name)!;
     const text = await readRequired(path.join(root, `${name}.txt`), name);
     const subject = await readRequired(path.join(root, `${name}.subject.txt`), name);
+    const fills = {} as Record<Direction, Fill>;
+    for (const dir of DIRECTIONS) fills[dir] = compileHandlebars(hb, expandPartials(html[dir]), name, 'html', htmlOptions, opts);
     compiled.set(name, {
-      html: compileHandlebars(hb, expandPartials(html), name, 'html', htmlOptions, opts),
+      html: fills,
       text: compileHandlebars(hb, expandPartials(text, textPartials), name, 'text', textOptions, opts),
       subject: compileHandlebars(hb, subject, name, 'subject', textOptions, opts),
     });
@@ -189,8 +193,9 @@ export async function compileTemplates(dir: string, opts: CompileTemplatesOption
       if (!t) throw new Error(`unknown mail template "${name}"`);
       const subject = cleanSubject(t.subject(data));
       // the HTML <title> and aria-label show the subject
-      const context = { ...data, subject };
-      return { subject, html: t.html(context), text: cleanText(t.text(context)) };
+      const dir = dirOf(data.lang);
+      const context = { ...data, subject, dir };
+      return { subject, html: t.html[dir](context), text: cleanText(t.text(context)) };
     },
   };
 }

@@ -14,10 +14,14 @@ export interface ConsentEvent {
   form: ConsentForm | null;
   ip: string | null;
   userAgent: string | null;
+  /** The language the reader saw the consent text and terms in (null: before languages, or none shown). */
+  language: string | null;
+  /** The language of the terms text accepted (termsSha256 is its hash). */
+  termsLanguage: string | null;
   createdAt: Date;
 }
 
-export type NewConsentEvent = Omit<ConsentEvent, 'id' | 'createdAt'>;
+export type NewConsentEvent = Omit<ConsentEvent, 'id' | 'createdAt' | 'language' | 'termsLanguage'> & { language?: string | null; termsLanguage?: string | null };
 
 /** Consent events: append-only (the database refuses updates); erasure may delete them. */
 export class ConsentEventsRepository {
@@ -36,6 +40,8 @@ export class ConsentEventsRepository {
       form: e.form,
       ip: e.ip,
       user_agent: e.userAgent,
+      language: e.language ?? null,
+      terms_language: e.termsLanguage ?? null,
       created_at: now,
     }).execute();
   }
@@ -45,7 +51,7 @@ export class ConsentEventsRepository {
     return this.db
       .selectFrom('consent_events')
       .select(['id', 'subscriber_id as subscriberId', 'action', 'topics', 'terms_version as termsVersion', 'terms_sha256 as termsSha256', 'consent_text as consentText',
-        'consent_mode as consentMode', 'source_url as sourceUrl', 'form', 'ip', 'user_agent as userAgent', 'created_at as createdAt'])
+        'consent_mode as consentMode', 'source_url as sourceUrl', 'form', 'ip', 'user_agent as userAgent', 'language', 'terms_language as termsLanguage', 'created_at as createdAt'])
       .where('subscriber_id', '=', subscriberId)
       .orderBy('id')
       .execute();

@@ -13,6 +13,7 @@ import { OutboxRepository } from './outbox.js';
 import { PromptCountsRepository } from './prompt-counts.js';
 import { SettingsRepository } from './settings.js';
 import { StoriesRepository } from '../stories/repository.js';
+import { TextOverridesRepository } from '../i18n/repository.js';
 import { StatsRepository } from './stats.js';
 import { SubscribersRepository } from './subscribers.js';
 import { SubscriptionsRepository } from './subscriptions.js';
@@ -45,6 +46,7 @@ export interface Repositories {
   outbox: OutboxRepository;
   settings: SettingsRepository;
   stories: StoriesRepository;
+  textOverrides: TextOverridesRepository;
   admin: AdminRepository;
   /** Read-only figures across tables for the console and the stats API. */
   stats: StatsRepository;
@@ -73,6 +75,7 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     outbox: new OutboxRepository(db),
     settings: new SettingsRepository(db),
     stories: new StoriesRepository(db),
+    textOverrides: new TextOverridesRepository(db),
     admin: new AdminRepository(db),
     stats: new StatsRepository(db),
     transaction: (fn) => (db.isTransaction ? fn(createRepositories(db)) : db.transaction().execute((trx) => fn(createRepositories(trx)))),

@@ -30,9 +30,14 @@ export interface SignupWrite {
   normalized: string;
   emailHash: string;
   timeZone: string;
+  /**
+   * The language of the box the reader signed up in: the consent's, and the subscriber's unless
+   * they already receive alerts (a reader who does keeps the language they chose).
+   */
+  language: string;
   topicIds: number[];
   frequency: Frequency;
-  consent: Omit<NewConsentEvent, 'subscriberId' | 'action'>;
+  consent: Omit<NewConsentEvent, 'subscriberId' | 'action' | 'language'>;
   confirmExpiresAt: Date;
   messageId: string;
   now: Date;
@@ -79,6 +84,7 @@ export interface SubscriberSettings {
   quietStart?: number | null;
   quietEnd?: number | null;
   instantDailyCap?: number | null;
+  language?: string;
 }
 
 export interface MailRecipient {
@@ -143,11 +149,13 @@ export class SubscribersRepository {
       normalized: p.normalized,
       email_hash: p.emailHash,
       time_zone: p.timeZone,
+      language: p.language,
       frequency: p.frequency,
       topic_ids: p.topicIds,
       topics: p.consent.topics,
       terms_version: p.consent.termsVersion,
       terms_sha256: p.consent.termsSha256,
+      terms_language: p.consent.termsLanguage ?? null,
       consent_text: p.consent.consentText,
       consent_mode: p.consent.consentMode,
       source_url: p.consent.sourceUrl,
@@ -161,14 +169,16 @@ export class SubscribersRepository {
     await sql`/* prepare:signups */
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
-          email text, normalized text, email_hash text, time_zone text, frequency text, topic_ids int[], topics text[],
-          terms_version int, terms_sha256 text, consent_text text, consent_mode text, source_url text, form text,
+          email text, normalized text, email_hash text, time_zone text, language text, frequency text, topic_ids int[], topics text[],
+          terms_version int, terms_sha256 text, terms_language text, consent_text text, consent_mode text, source_url text, form text,
           ip text, user_agent text, expires_at timestamptz, message_id text, now timestamptz)
       ), sub AS (
-        INSERT INTO subscribers (email, email_normalized, time_zone, created_at, updated_at)
-        SELECT i.email, i.normalized, i.time_zone, i.now, i.now FROM input i
+        INSERT INTO subscribers (email, email_normalized, time_zone, language, created_at, updated_at)
+        SELECT i.email, i.normalized, i.time_zone, i.language, i.now, i.now FROM input i
         WHERE NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email_hash = i.email_hash)
-        ON CONFLICT (email_normalized) DO UPDATE SET updated_at = subscribers.updated_at
+        ON CONFLICT (email_normalized) DO UPDATE SET updated_at = subscribers.updated_at,
+          language = CASE WHEN EXISTS (SELECT 1 FROM subscriptions a WHERE a.subscriber_id = subscribers.id AND a.status = 'active')
+            THEN subscribers.language ELSE excluded.language END
         RETURNING id, email AS to_address, email_normalized, declined_until
       ), item AS (
         SELECT sub.id, sub.to_address, sub.declined_until, i.* FROM sub JOIN input i ON i.normalized = sub.email_normalized
@@ -180,8 +190,8 @@ export class SubscribersRepository {
           WHERE subscriptions.status <> 'active'
         RETURNING subscriber_id, topic_id
       ), consent AS (
-        INSERT INTO consent_events (subscriber_id, action, topics, terms_version, terms_sha256, consent_text, consent_mode, source_url, form, ip, user_agent, created_at)
-        SELECT item.id, 'requested', item.topics, item.terms_version, item.terms_sha256, item.consent_text, item.consent_mode, item.source_url, item.form, item.ip, item.user_agent, item.now
+        INSERT INTO consent_events (subscriber_id, action, topics, terms_version, terms_sha256, terms_language, consent_text, consent_mode, source_url, form, ip, user_agent, language, created_at)
+        SELECT item.id, 'requested', item.topics, item.terms_version, item.terms_sha256, item.terms_language, item.consent_text, item.consent_mode, item.source_url, item.form, item.ip, item.user_agent, item.language, item.now
         FROM item
       ), asked AS (
         SELECT subscriber_id, array_agg(topic_id ORDER BY topic_id) AS topic_ids FROM pending GROUP BY subscriber_id
@@ -215,6 +225,7 @@ export class SubscribersRepository {
         ...(s.quietStart !== undefined && { quiet_start: s.quietStart }),
         ...(s.quietEnd !== undefined && { quiet_end: s.quietEnd }),
         ...(s.instantDailyCap !== undefined && { instant_daily_cap: s.instantDailyCap }),
+        ...(s.language !== undefined && { language: s.language }),
         updated_at: sql<Date>`now()`,
       })
       .where('id', '=', id)

@@ -11,13 +11,18 @@ export interface Topic {
   status: TopicStatus;
   promptPriority: number;
   promptHidden: boolean;
+  /** The name per language where it differs from `name` ({"ar": "اليابان"}). */
+  names: Record<string, string>;
   createdAt: Date;
   updatedAt: Date;
 }
 
+/** A topic's name in a language: its own name there, else its default name. */
+export const topicName = (t: Pick<Topic, 'name' | 'names'>, lang: string): string => t.names[lang] ?? t.name;
+
 const COLUMNS = [
   'id', 'slug', 'name', 'description', 'query', 'normalized_query', 'status',
-  'prompt_priority', 'prompt_hidden', 'created_at', 'updated_at',
+  'prompt_priority', 'prompt_hidden', 'names', 'created_at', 'updated_at',
 ] as const;
 
 function toTopic(r: Pick<TopicRow, (typeof COLUMNS)[number]>): Topic {
@@ -31,6 +36,7 @@ function toTopic(r: Pick<TopicRow, (typeof COLUMNS)[number]>): Topic {
     status: r.status,
     promptPriority: r.prompt_priority,
     promptHidden: r.prompt_hidden,
+    names: r.names ?? {},
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -45,6 +51,7 @@ export interface TopicWrite {
   status?: TopicStatus;
   promptPriority?: number;
   promptHidden?: boolean;
+  names?: Partial<Record<string, string>>;
 }
 
 export class TopicsRepository {
@@ -84,6 +91,7 @@ export class TopicsRepository {
         status: t.status ?? 'active',
         prompt_priority: t.promptPriority ?? 0,
         prompt_hidden: t.promptHidden ?? false,
+        names: JSON.stringify(t.names ?? {}),
       })
       .onConflict((oc) => oc.column('slug').doNothing())
       .returning(COLUMNS)
@@ -102,6 +110,7 @@ export class TopicsRepository {
         ...(patch.status !== undefined && { status: patch.status }),
         ...(patch.promptPriority !== undefined && { prompt_priority: patch.promptPriority }),
         ...(patch.promptHidden !== undefined && { prompt_hidden: patch.promptHidden }),
+        ...(patch.names !== undefined && { names: JSON.stringify(patch.names) }),
         updated_at: sql<Date>`now()`,
       })
       .where('slug', '=', slug)

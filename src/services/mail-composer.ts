@@ -11,6 +11,9 @@ import type { MailRecipient } from '../repositories/subscribers.js';
 import type { Topic } from '../repositories/topics.js';
 import type { DigestSection } from '../mail/index.js';
 import type { MailAddress } from '../mail/message.js';
+import type { I18nService } from '../i18n/service.js';
+import type { Messages } from '../i18n/translator.js';
+import { topicName } from '../repositories/topics.js';
 
 export interface ComposerOptions {
   baseUrl: string;
@@ -62,6 +65,7 @@ export class MailComposer {
     private readonly templates: MailTemplates,
     private readonly links: Links,
     private readonly clock: Clock,
+    private readonly i18n: I18nService,
     private readonly opts: ComposerOptions,
   ) {}
 
@@ -89,9 +93,12 @@ export class MailComposer {
     return prepared;
   }
 
-  private common(subscriber: Recipient): MailCommonData {
+  /** The data every mail has, in the subscriber's language (with the publisher's own words). */
+  private async common(subscriber: Recipient): Promise<MailCommonData & { messages: Messages }> {
+    const messages = await this.i18n.messages(this.i18n.choose({ subscriber: subscriber.language }));
     return {
-      lang: subscriber.language || 'en',
+      lang: messages.lang,
+      messages,
       timeZone: subscriber.timeZone,
       publisherName: this.opts.publisherName,
       postalAddress: this.opts.postalAddress,
@@ -110,12 +117,12 @@ export class MailComposer {
     };
   }
 
-  private listHeaders(unsubscribeUrl: string) {
+  private listHeaders(unsubscribeUrl: string, messages?: Messages) {
     return {
       unsubscribeUrl,
       unsubscribeMailto: this.opts.unsubscribeMailto,
       listId: this.opts.listId,
-      listName: `${this.opts.publisherName} topic alerts`,
+      listName: messages ? messages.t('mail.listName', { publisherName: this.opts.publisherName }) : `${this.opts.publisherName} topic alerts`,
     };
   }
 
@@ -168,6 +175,7 @@ export class MailComposer {
   async renderDigest(subscriber: Recipient, payload: DigestPayload, articles: Map<number, DigestArticleRow>, lookups?: DigestLookups) {
     const now = this.clock.now();
     const topics = lookups?.topics ?? new Map((await this.repos.topics.findByIds(payload.sections.map((s) => s.topicId))).map((t) => [t.id, t]));
+    const common = await this.common(subscriber);
     let budget = this.opts.maxItems;
     const sections: DigestSection[] = [];
     const topicIds: number[] = [];
@@ -182,7 +190,7 @@ export class MailComposer {
       topicIds.push(topic.id);
       const topicUrl = `${this.opts.baseUrl}/topics/${topic.slug}`;
       sections.push({
-        topic: { name: topic.name, slug: topic.slug, url: topicUrl },
+        topic: { name: topicName(topic, common.lang), slug: topic.slug, url: topicUrl },
         unsubscribeUrl: this.links.unsubscribeUrl(subscriber.id, [topic.id], now),
         articles: shown.map((e) => this.articleView(e.row, e.alsoReportedBy)),
         moreCount: list.length - shown.length,
@@ -191,7 +199,7 @@ export class MailComposer {
     }
     if (sections.length === 0) return undefined;
     const rendered = this.templates.render('digest', {
-      ...this.common(subscriber),
+      ...common,
       sections,
       articleCount,
       topicNames: sections.map((s) => s.topic.name),
@@ -204,7 +212,7 @@ export class MailComposer {
     // List-Unsubscribe names the list (List-Id: every alert of this publisher), so the mail
     // client's one-click ends all of them (RFC 2369/8058: Gmail and Yahoo count mail after it
     // as spam). The per-topic links in the body stay per-topic.
-    return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, null, now) };
+    return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, null, now), messages: common.messages };
   }
 
   private async composeDigest(delivery: Delivery, subscriber: Recipient, to: string, batch?: ComposeBatch): Promise<Composition> {
@@ -213,7 +221,7 @@ export class MailComposer {
     const lookups = batch && { topics: batch.topics, confirmations: batch.confirmations.get(subscriber.id) ?? new Map<number, Date | null>() };
     const digest = await this.renderDigest(subscriber, delivery.payload as DigestPayload, claimed, lookups);
     if (!digest) return { cancel: 'nothing left to send' };
-    return { message: buildMessage({ ...this.envelope(delivery, to), ...digest.rendered, ...this.listHeaders(digest.listUnsubscribe) }) };
+    return { message: buildMessage({ ...this.envelope(delivery, to), ...digest.rendered, ...this.listHeaders(digest.listUnsubscribe, digest.messages) }) };
   }
 
   /** Composes one delivery; with `batch` (from prepare()) a digest needs no query of its own. */
@@ -231,15 +239,16 @@ export class MailComposer {
         if (req.expiresAt <= now) return { cancel: 'confirmation expired before it could be sent' };
         const topics = await this.repos.topics.findByIds(req.topicIds);
         const terms = await this.repos.terms.current();
+        const common = await this.common(subscriber);
         const rendered = this.templates.render('confirm', {
-          ...this.common(subscriber),
-          topics: topics.map((t) => ({ name: t.name, slug: t.slug })),
+          ...common,
+          topics: topics.map((t) => ({ name: topicName(t, common.lang), slug: t.slug })),
           frequency: req.frequency,
           confirmUrl: this.links.confirmUrl(req.id),
           declineUrl: this.links.declineUrl(req.id),
           expiresAt: req.expiresAt,
           termsVersion: terms?.version ?? '',
-          termsUrl: terms ? `${this.opts.baseUrl}/terms/${terms.version}` : `${this.opts.baseUrl}/terms`,
+          termsUrl: `${this.opts.baseUrl}/terms${terms ? `/${terms.version}` : ''}?lang=${common.lang}`,
         });
         return { message: buildMessage({ ...this.envelope(delivery, delivery.toAddress), ...rendered }) };
       }
@@ -247,7 +256,7 @@ export class MailComposer {
         const preferencesUrl = this.links.preferencesUrl(subscriber.id, now);
         const unsubscribeUrl = this.links.unsubscribeUrl(subscriber.id, null, now);
         const rendered = this.templates.render('manage-link', {
-          ...this.common(subscriber),
+          ...(await this.common(subscriber)),
           preferencesUrl,
           unsubscribeUrl,
           expiresAt: new Date(now.getTime() + this.opts.manageTtlMs),

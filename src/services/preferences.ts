@@ -9,7 +9,9 @@ import type { Topic } from '../repositories/topics.js';
 import type { ConsentForm, Frequency } from '../db/types.js';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
-import { CONSENT_TEXT, type TermsService } from './terms.js';
+import type { TermsService } from './terms.js';
+import type { I18nService } from '../i18n/service.js';
+import type { Language } from '../i18n/languages.js';
 import { normalizeEmail, type Links } from './links.js';
 import { newMessageId, recordWithdrawal, type RequestMeta } from './subscriptions.js';
 import type { QuietHours } from './attention.js';
@@ -40,6 +42,10 @@ export interface PreferenceChanges {
   quiet?: 'default' | 'off' | QuietHours;
   /** Instant alerts a day (0: no cap; 'default': the publisher's); left as it is when absent. */
   instantDailyCap?: number | 'default';
+  /** The language of the subscriber's mail and pages; left as it is when absent. */
+  language?: Language;
+  /** The language the page was shown in (what a consent to new topics records). */
+  shownIn?: Language;
 }
 
 export interface PreferenceOptions {
@@ -63,6 +69,7 @@ export class PreferenceService {
     private readonly terms: TermsService,
     private readonly clock: Clock,
     private readonly opts: PreferenceOptions,
+    private readonly i18n: I18nService,
     private readonly metrics?: Metrics,
   ) {
     this.mailQuota = { count: opts.manageMailDailyLimit, windowMs: 86_400_000 };
@@ -94,6 +101,7 @@ export class PreferenceService {
     const unknown = [...wanted].filter((s) => !active.some((t) => t.slug === s));
     if (unknown.length > 0) throw new DomainError(400, 'unknown_topics', `Unknown or archived topics: ${unknown.join(', ')}`, [{ path: 'topics', message: 'unknown or archived' }]);
     const terms = await this.terms.current();
+    const words = terms && (await this.i18n.consent(changes.shownIn ?? changes.language ?? this.i18n.choose({ subscriber: subscriber.language }), this.opts.consentMode, terms));
     await this.repos.transaction(async (r) => {
       const subs = await r.subscriptions.forSubscriber(subscriber.id);
       const on: string[] = [];
@@ -118,6 +126,7 @@ export class PreferenceService {
         digestWeekday: changes.digestWeekday,
         ...snoozeSettings(changes.snooze, now),
         ...attentionSettings(changes),
+        ...(changes.language && { language: changes.language }),
       });
       if (withdrawn.length > 0) {
         await recordWithdrawal(r, subscriber.id, active.filter((t) => withdrawn.includes(t.id)).map((t) => t.slug), 'preferences', meta, now, this.metrics);
@@ -127,10 +136,12 @@ export class PreferenceService {
           subscriberId: subscriber.id,
           action: 'preferences-changed',
           topics: on,
-          termsVersion: on.length > 0 ? terms?.version ?? null : null,
-          termsSha256: on.length > 0 ? terms?.bodySha256 ?? null : null,
-          consentText: on.length > 0 ? CONSENT_TEXT[this.opts.consentMode] : null,
+          termsVersion: on.length > 0 ? (words?.termsVersion ?? null) : null,
+          termsSha256: on.length > 0 ? (words?.termsSha256 ?? null) : null,
+          termsLanguage: on.length > 0 ? (words?.termsLanguage ?? null) : null,
+          consentText: on.length > 0 ? (words?.consentText ?? null) : null,
           consentMode: on.length > 0 ? this.opts.consentMode : null,
+          language: on.length > 0 ? (words?.language ?? null) : null,
           sourceUrl: null,
           form: 'preferences',
           ip: meta.ip,

@@ -3,7 +3,11 @@ import type { Repositories } from '../repositories/index.js';
 import type { Topic } from '../repositories/topics.js';
 import type { Clock } from '../clock.js';
 import { FREQUENCIES, type Frequency, type PromptEvent } from '../db/types.js';
-import { CONSENT_TEXT, type TermsService } from './terms.js';
+import type { TermsService } from './terms.js';
+import type { I18nService, LanguageHints } from '../i18n/service.js';
+import { languageOf, acceptedLanguages, type Language } from '../i18n/languages.js';
+import { topicName } from '../repositories/topics.js';
+import type { Messages } from '../i18n/translator.js';
 import type { Links } from './links.js';
 import type { Metrics } from '../metrics.js';
 import type { PromptCountBuffer } from './prompt-counts.js';
@@ -11,11 +15,17 @@ import type { ActiveTopicCache } from './topic-cache.js';
 import { fresh } from './cache-age.js';
 
 export interface WidgetConfig {
+  /** The language the box is in, and its direction. */
+  language: Language;
+  dir: 'ltr' | 'rtl';
   topics: { slug: string; name: string; checked: boolean }[];
   heading: string;
   submitLabel: string;
   dismissLabel: string;
-  consent: { mode: 'checkbox' | 'statement'; text: string; termsUrl: string; termsVersion: number | null };
+  /** Every other word of the box, by name (BOX_STRINGS), in `language`. */
+  strings: Record<string, string>;
+  /** `text` is what the reader is shown and what their consent records; `linkText` is the part of it that links to the terms. */
+  consent: { mode: 'checkbox' | 'statement'; text: string; linkText: string; termsUrl: string; termsVersion: number | null };
   frequencies: Frequency[];
   defaultFrequency: 'daily';
   snoozeDays: number;
@@ -29,6 +39,18 @@ export interface PromptOptions {
   snoozeDays: number;
   maxTopics: number;
   defaultTopics: string[];
+}
+
+/** The box's words besides heading and buttons: catalogue key `box.<name>`. */
+export const BOX_STRINGS = [
+  'intro', 'topic', 'topics', 'email', 'frequency', 'frequency.instant', 'frequency.daily', 'frequency.weekly', 'honeypot',
+  'sending', 'success', 'tooMany', 'termsChanged', 'unavailable', 'network', 'generic', 'formExpired', 'error.email', 'error.topics', 'error.consent',
+] as const;
+
+/** The consent sentence and the words in it that link to the terms. */
+export function consentWords(m: Messages, mode: 'checkbox' | 'statement'): { text: string; linkText: string } {
+  const parts = m.segments(`consent.${mode}`);
+  return { text: parts.map((p) => p.text).join(''), linkText: parts.find((p) => p.tag === 'terms')?.text ?? '' };
 }
 
 const SPECIFICITY_WINDOW_MS = 30 * 86_400_000;
@@ -53,9 +75,12 @@ export class PromptService {
     private readonly opts: PromptOptions,
     private readonly counts: PromptCountBuffer,
     private readonly topics: ActiveTopicCache,
+    private readonly i18n: I18nService,
     private readonly metrics?: Metrics,
   ) {
     topics.onInvalidate(() => this.configCache.clear());
+    // the publisher's own words show in the next box at once
+    i18n.onChange(() => this.configCache.clear());
   }
 
   private activeTopics(): Promise<Map<string, Topic>> {
@@ -73,12 +98,19 @@ export class PromptService {
    * page must not show an error.
    */
   async topicsFor(slugs: string[], article: string | undefined): Promise<Topic[]> {
+    return (await this.forArticle(slugs, article)).topics;
+  }
+
+  /** The prompt's topics and the article's language (from ingest), when the article is known. */
+  async forArticle(slugs: string[], article: string | undefined): Promise<{ topics: Topic[]; language: string | null }> {
     const active = await this.activeTopics();
     const picked = (list: string[]) => [...new Set(list)].map((s) => active.get(s)).filter((t): t is Topic => t !== undefined);
     let chosen: Topic[] = [];
+    let language: string | null = null;
     if (article) {
       const found = await this.repos.articles.findByIdentifier(article);
       if (found) {
+        language = found.language;
         const since = new Date(this.clock.now().getTime() - SPECIFICITY_WINDOW_MS);
         chosen = await this.repos.topics.promptTopicsForArticle(found.id, since, this.opts.maxTopics);
       }
@@ -86,34 +118,49 @@ export class PromptService {
     // Hand-picked topics are added after the article's (both may be given), hidden ones excluded.
     for (const t of picked(slugs)) if (!t.promptHidden && !chosen.some((c) => c.id === t.id)) chosen.push(t);
     if (chosen.length === 0) chosen = picked(this.opts.defaultTopics);
-    return chosen;
+    return { topics: chosen, language };
   }
 
-  async config(slugs: string[], article: string | undefined): Promise<{ config: WidgetConfig; etag: string }> {
+  /**
+   * The box for these topics or this article, in the reader's language: `?lang=`, else the
+   * article's (from ingest), else the page's `lang`, else the browser's, else the site's.
+   */
+  async config(slugs: string[], article: string | undefined, hints: Pick<LanguageHints, 'query' | 'page' | 'acceptLanguage'> = {}): Promise<{ config: WidgetConfig; etag: string }> {
     // The terms version is part of the key: a newly published version shows at once (a signup
-    // on the old one gets 409 terms_outdated and the widget reloads this).
-    const key = `${(await this.terms.current())?.version ?? 0}|${slugs.join(',')}|${article ?? ''}`;
+    // on the old one gets 409 terms_outdated and the widget reloads this). The language hints
+    // are in it as the languages they name, so that any browser asking for Arabic shares one entry.
+    const browser = acceptedLanguages(hints.acceptLanguage).map((l) => languageOf(l)).find((l) => l !== undefined) ?? '';
+    const langKey = `${languageOf(hints.query) ?? ''}|${languageOf(hints.page) ?? ''}|${browser}`;
+    const key = `${(await this.terms.current())?.version ?? 0}|${slugs.join(',')}|${article ?? ''}|${langKey}`;
     const hit = this.configCache.get(key);
     const nowMs = this.clock.now().getTime();
     if (hit && fresh(hit.at, nowMs, TOPICS_CACHE_MS)) return hit.value;
-    const value = await this.computeConfig(slugs, article);
+    const value = await this.computeConfig(slugs, article, { query: hints.query, page: hints.page, acceptLanguage: browser });
     if (this.configCache.size >= CONFIG_CACHE_ENTRIES) this.configCache.delete(this.configCache.keys().next().value!);
     this.configCache.set(key, { at: nowMs, value });
     return value;
   }
 
-  private async computeConfig(slugs: string[], article: string | undefined): Promise<{ config: WidgetConfig; etag: string }> {
-    const topics = await this.topicsFor(slugs, article);
+  private async computeConfig(slugs: string[], article: string | undefined, hints: LanguageHints): Promise<{ config: WidgetConfig; etag: string }> {
+    const { topics, language: articleLanguage } = await this.forArticle(slugs, article);
     const terms = await this.terms.current();
+    const language = this.i18n.choose({ ...hints, article: articleLanguage });
+    const m = await this.i18n.messages(language);
+    const values = { publisherName: this.opts.publisherName };
+    const strings: Record<string, string> = {};
+    for (const name of BOX_STRINGS) strings[name] = m.t(`box.${name}`, values);
     const config: WidgetConfig = {
-      topics: topics.map((t, i) => ({ slug: t.slug, name: t.name, checked: i === 0 })),
-      heading: topics.length === 1 ? 'Get the latest news on this topic' : 'Get the latest news on these topics',
-      submitLabel: 'Sign up for free today',
-      dismissLabel: 'No Thanks',
+      language,
+      dir: m.dir,
+      topics: topics.map((t, i) => ({ slug: t.slug, name: topicName(t, language), checked: i === 0 })),
+      heading: m.t(topics.length === 1 ? 'box.heading.one' : 'box.heading.many', values),
+      submitLabel: m.t('box.submit', values),
+      dismissLabel: m.t('box.dismiss', values),
+      strings,
       consent: {
         mode: this.opts.consentMode,
-        text: CONSENT_TEXT[this.opts.consentMode],
-        termsUrl: terms ? `${this.opts.baseUrl}/terms/${terms.version}` : `${this.opts.baseUrl}/terms`,
+        ...consentWords(m, this.opts.consentMode),
+        termsUrl: `${this.opts.baseUrl}/terms${terms ? `/${terms.version}` : ''}?lang=${language}`,
         termsVersion: terms?.version ?? null,
       },
       frequencies: [...FREQUENCIES],

@@ -7,7 +7,8 @@ import type { Topic } from '../repositories/topics.js';
 import type { ConsentForm, Frequency } from '../db/types.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { CONSENT_TEXT, type TermsService } from './terms.js';
+import { termsTextIn, type TermsService } from './terms.js';
+import type { I18nService } from '../i18n/service.js';
 import { normalizeEmail, type Links } from './links.js';
 import type { Metrics } from '../metrics.js';
 import type { PromptCountBuffer } from './prompt-counts.js';
@@ -17,6 +18,8 @@ import { GroupCommit } from './group-commit.js';
 export interface RequestMeta {
   ip: string | null;
   userAgent: string | null;
+  /** The request's Accept-Language header. */
+  acceptLanguage?: string | null;
 }
 
 export interface SignupInput {
@@ -29,6 +32,8 @@ export interface SignupInput {
   formToken?: string | null;
   website?: string | null;
   form: 'widget' | 'hosted' | 'api';
+  /** The language of the box or page the reader signed up in (else the request's Accept-Language, else the site's). */
+  language?: string | null;
 }
 
 export interface LifecycleOptions {
@@ -44,11 +49,12 @@ export interface LifecycleOptions {
   mailDomain: string;
 }
 
+/** A confirmation link's request; `language` is its subscriber's (the page's language). */
 export type ConfirmState =
   | { state: 'invalid' }
-  | { state: 'expired'; topics: Topic[] }
-  | { state: 'used'; outcome: 'confirmed' | 'declined' | null; topics: Topic[]; subscriberId: number }
-  | { state: 'valid'; topics: Topic[]; frequency: Frequency; subscriberId: number; requestId: number };
+  | { state: 'expired'; topics: Topic[]; language?: string }
+  | { state: 'used'; outcome: 'confirmed' | 'declined' | null; topics: Topic[]; subscriberId: number; language?: string }
+  | { state: 'valid'; topics: Topic[]; frequency: Frequency; subscriberId: number; requestId: number; language?: string };
 
 /** A withdrawal of consent (unsubscribe), whichever way it came: one event, counted by channel. */
 export async function recordWithdrawal(r: Repositories, subscriberId: number, slugs: string[], form: ConsentForm, meta: RequestMeta, now: Date, metrics?: Metrics): Promise<void> {
@@ -84,6 +90,7 @@ export class SubscriptionService {
     private readonly opts: LifecycleOptions,
     private readonly counts: PromptCountBuffer,
     private readonly activeTopics: ActiveTopicCache,
+    private readonly i18n: I18nService,
     private readonly metrics?: Metrics,
   ) {
     this.mailQuota = { count: opts.confirmMailDailyLimit, windowMs: 86_400_000 };
@@ -138,6 +145,8 @@ export class SubscriptionService {
     const topics = await this.resolveTopics(input.topics);
     const email = input.email.trim();
     const normalized = normalizeEmail(email);
+    const language = this.i18n.choose({ query: input.language, acceptLanguage: meta.acceptLanguage });
+    const words = await this.i18n.consent(language, this.opts.consentMode, terms);
     this.metrics?.signups.inc();
     await this.counts.add(now.toISOString().slice(0, 10), topics.map((t) => t.id), 'signup');
     await this.signups.submit({
@@ -145,14 +154,16 @@ export class SubscriptionService {
       normalized,
       emailHash: this.links.signer.emailHash(normalized),
       timeZone: this.opts.defaultTimeZone,
+      language,
       topicIds: topics.map((t) => t.id),
       frequency: input.frequency,
       consent: {
         topics: topics.map((t) => t.slug),
-        termsVersion: terms.version,
-        termsSha256: terms.bodySha256,
-        consentText: CONSENT_TEXT[this.opts.consentMode],
-        consentMode: this.opts.consentMode,
+        termsVersion: words.termsVersion,
+        termsSha256: words.termsSha256,
+        termsLanguage: words.termsLanguage,
+        consentText: words.consentText,
+        consentMode: words.consentMode,
         sourceUrl: input.sourceUrl ?? null,
         form: input.form,
         ip: meta.ip,
@@ -169,9 +180,10 @@ export class SubscriptionService {
     const req = id === undefined ? undefined : await this.repos.confirmationRequests.find(id);
     if (!req) return { state: 'invalid' };
     const topics = await this.repos.topics.findByIds(req.topicIds);
-    if (req.usedAt) return { state: 'used', outcome: req.outcome, topics, subscriberId: req.subscriberId };
-    if (req.expiresAt <= this.clock.now()) return { state: 'expired', topics };
-    return { state: 'valid', topics, frequency: req.frequency, subscriberId: req.subscriberId, requestId: req.id };
+    const language = (await this.repos.subscribers.findById(req.subscriberId))?.language;
+    if (req.usedAt) return { state: 'used', outcome: req.outcome, topics, subscriberId: req.subscriberId, language };
+    if (req.expiresAt <= this.clock.now()) return { state: 'expired', topics, language };
+    return { state: 'valid', topics, frequency: req.frequency, subscriberId: req.subscriberId, requestId: req.id, language };
   }
 
   /**
@@ -195,9 +207,12 @@ export class SubscriptionService {
       const req = await r.confirmationRequests.find(id, true);
       if (!req) return { state: 'invalid' as const };
       const topics = await r.topics.findByIds(req.topicIds);
-      if (req.usedAt) return { state: 'used' as const, outcome: req.outcome, topics, subscriberId: req.subscriberId };
-      if (req.expiresAt <= now) return { state: 'expired' as const, topics };
+      const language = (await r.subscribers.findById(req.subscriberId))?.language;
+      if (req.usedAt) return { state: 'used' as const, outcome: req.outcome, topics, subscriberId: req.subscriberId, language };
+      if (req.expiresAt <= now) return { state: 'expired' as const, topics, language };
       const terms = await r.terms.current();
+      // the terms text in the reader's language is the one the confirmation page and mail link to
+      const termsText = terms && termsTextIn(terms, language ?? terms.language);
       const changed =
         outcome === 'confirmed'
           ? await r.subscriptions.activate(req.subscriberId, req.topicIds, now)
@@ -213,7 +228,8 @@ export class SubscriptionService {
           action: outcome,
           topics: topics.filter((t) => changed.includes(t.id)).map((t) => t.slug),
           termsVersion: terms?.version ?? null,
-          termsSha256: terms?.bodySha256 ?? null,
+          termsSha256: termsText?.bodySha256 ?? null,
+          termsLanguage: termsText?.language ?? null,
           consentText: null,
           consentMode: null,
           sourceUrl: null,
@@ -223,7 +239,7 @@ export class SubscriptionService {
         },
         now,
       );
-      return { state: 'used' as const, outcome, topics, subscriberId: req.subscriberId };
+      return { state: 'used' as const, outcome, topics, subscriberId: req.subscriberId, language };
     });
   }
 
@@ -231,12 +247,13 @@ export class SubscriptionService {
    * What an unsubscribe link points at, for its page: the topics it names (null: the whole list)
    * and, so the page can say plainly what the button ends, the topics still received.
    */
-  async unsubscribeTarget(token: string): Promise<{ subscriber: Subscriber; topics: Topic[] | null; receiving: string[] } | 'expired' | undefined> {
+  async unsubscribeTarget(token: string): Promise<{ subscriber: Subscriber; topics: Topic[] | null; receiving: Topic[] } | 'expired' | undefined> {
     const link = this.links.parseUnsubscribe(token, this.clock.now());
     if (link === undefined || link === 'expired') return link;
     const subscriber = await this.repos.subscribers.findById(link.subscriberId);
     if (!subscriber) return undefined;
-    const receiving = (await this.repos.subscriptions.forSubscriber(subscriber.id)).filter((s) => s.status === 'active' || s.status === 'pending').map((s) => s.topicName);
+    const receivingIds = (await this.repos.subscriptions.forSubscriber(subscriber.id)).filter((s) => s.status === 'active' || s.status === 'pending').map((s) => s.topicId);
+    const receiving = receivingIds.length > 0 ? await this.repos.topics.findByIds(receivingIds) : [];
     return { subscriber, topics: link.topicIds === null ? null : await this.repos.topics.findByIds(link.topicIds), receiving };
   }
 
@@ -244,7 +261,7 @@ export class SubscriptionService {
    * Unsubscribes what the link names (some topics, or all), or everything when `all`.
    * Idempotent: a second call finds nothing active and records nothing.
    */
-  async unsubscribe(token: string, opts: { all: boolean; channel: ConsentForm }, meta: RequestMeta): Promise<{ ok: boolean; expired?: boolean; all: boolean; changed: string[] }> {
+  async unsubscribe(token: string, opts: { all: boolean; channel: ConsentForm }, meta: RequestMeta): Promise<{ ok: boolean; expired?: boolean; all: boolean; changed: string[]; language?: string }> {
     const now = this.clock.now();
     const link = this.links.parseUnsubscribe(token, now);
     if (link === 'expired') return { ok: false, expired: true, all: false, changed: [] };
@@ -255,10 +272,11 @@ export class SubscriptionService {
       const subscriber = await r.subscribers.findById(link.subscriberId);
       if (!subscriber) return { ok: true, all, changed: [] }; // erased: nothing left to unsubscribe
       const changed = await r.subscriptions.unsubscribe(subscriber.id, topicIds, now);
-      if (changed.length === 0) return { ok: true, all, changed: [] };
+      const language = subscriber.language;
+      if (changed.length === 0) return { ok: true, all, changed: [], language };
       const slugs = (await r.topics.findByIds(changed)).map((t) => t.slug);
       await recordWithdrawal(r, subscriber.id, slugs, opts.channel, meta, now, this.metrics);
-      return { ok: true, all, changed: slugs };
+      return { ok: true, all, changed: slugs, language };
     });
   }
 

@@ -15,6 +15,8 @@ export interface TopicInput {
   status?: TopicStatus;
   promptPriority?: number;
   promptHidden?: boolean;
+  /** The name in other languages ({"ar": "اليابان"}); `name` is the default. */
+  names?: Partial<Record<string, string>>;
 }
 
 export type TopicPatch = Partial<Omit<TopicInput, 'slug'>>;

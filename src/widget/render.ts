@@ -1,13 +1,30 @@
 // The box's DOM: its styles, the form built from the config, and the status line and field
 // errors shown in it. Nothing here sends anything: the buttons call the handlers render() is given.
-import { uniqueSorted, type BoxState, type Consent, type Issue } from './state.js';
+import { uniqueSorted, type BoxState, type Consent, type Issue, type WidgetConfig } from './state.js';
 
 // styles.css, minified and inlined by build.ts.
 declare const __WIDGET_CSS__: string;
 const CSS = __WIDGET_CSS__;
 
-const FREQUENCY_LABELS: Record<string, string> = { instant: 'As it happens', daily: 'Once a day', weekly: 'Once a week' };
+// The English words, for a server too old to send `strings`; the server's are in the reader's language.
+const ENGLISH: Record<string, string> = {
+  intro: 'Free email alerts. Unsubscribe at any time.',
+  topic: 'Topic:',
+  topics: 'Topics',
+  email: 'Email address',
+  frequency: 'How often',
+  'frequency.instant': 'As it happens',
+  'frequency.daily': 'Once a day',
+  'frequency.weekly': 'Once a week',
+  honeypot: 'Leave this field empty',
+};
 const TERMS_WORDS = /Terms (?:&|and) Conditions/;
+
+/** One of the box's words, in the language the server chose. */
+export function word(cfg: WidgetConfig, name: string, english = ENGLISH[name] ?? name): string {
+  const s = cfg.strings?.[name];
+  return typeof s === 'string' && s ? s : english;
+}
 
 type Child = Node | string | null | undefined | false;
 
@@ -26,8 +43,10 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, 
 /** The consent text with its "Terms & Conditions" words as the link to the terms (new tab). */
 function consentText(consent: Consent): Child[] {
   const link = (text: string) => h('a', { href: consent.termsUrl, target: '_blank', rel: 'noopener' }, text);
+  const at = consent.linkText ? consent.text.indexOf(consent.linkText) : -1;
+  if (at !== -1) return [consent.text.slice(0, at), link(consent.linkText!), consent.text.slice(at + consent.linkText!.length)];
   const m = TERMS_WORDS.exec(consent.text);
-  if (!m) return [consent.text + ' (', link('Terms & Conditions'), ')'];
+  if (!m) return [consent.text + ' (', link(consent.linkText || 'Terms & Conditions'), ')'];
   return [consent.text.slice(0, m.index), link(m[0]), consent.text.slice(m.index + m[0].length)];
 }
 
@@ -65,16 +84,17 @@ export function render(state: BoxState, on: Handlers): void {
   const topics = cfg.topics;
   state.slugs = uniqueSorted(topics.map((t) => t.slug));
 
-  const email = (state.email = h('input', { id: 'ta-email', name: 'email', type: 'email', autocomplete: 'email', required: true, spellcheck: 'false', autocapitalize: 'off' }));
+  // An address reads left to right in any language.
+  const email = (state.email = h('input', { id: 'ta-email', name: 'email', type: 'email', autocomplete: 'email', required: true, spellcheck: 'false', autocapitalize: 'off', dir: 'ltr' }));
   email.value = prevEmail;
 
   const topicBoxes: HTMLInputElement[] = (state.topicBoxes = []);
   let topicsGroup: HTMLFieldSetElement | undefined;
   let topicsPart: Child;
   if (topics.length === 1) {
-    topicsPart = h('p', { class: 'intro' }, 'Topic: ', h('strong', {}, topics[0]!.name));
+    topicsPart = h('p', { class: 'intro' }, `${word(cfg, 'topic')} `, h('strong', {}, topics[0]!.name));
   } else {
-    topicsGroup = h('fieldset', { id: 'ta-topics' }, h('legend', {}, 'Topics'));
+    topicsGroup = h('fieldset', { id: 'ta-topics' }, h('legend', {}, word(cfg, 'topics')));
     topics.forEach((t, i) => {
       const box = h('input', { type: 'checkbox', id: `ta-topic-${i}`, name: 'topics', value: t.slug });
       box.checked = prevTopics ? prevTopics.has(t.slug) : t.checked !== false;
@@ -89,7 +109,7 @@ export function render(state: BoxState, on: Handlers): void {
   const freqs = (cfg.frequencies ?? []).filter((f) => typeof f === 'string');
   let frequency: HTMLSelectElement | undefined;
   if (freqs.length > 1) {
-    frequency = h('select', { id: 'ta-frequency', name: 'frequency' }, ...freqs.map((f) => h('option', { value: f }, FREQUENCY_LABELS[f] ?? f)));
+    frequency = h('select', { id: 'ta-frequency', name: 'frequency' }, ...freqs.map((f) => h('option', { value: f }, word(cfg, `frequency.${f}`, f))));
     const wanted = prevFrequency ?? cfg.defaultFrequency ?? 'daily';
     frequency.value = freqs.includes(wanted) ? wanted : freqs[0]!;
   }
@@ -116,11 +136,11 @@ export function render(state: BoxState, on: Handlers): void {
     'form',
     { novalidate: true, 'aria-labelledby': 'ta-heading' },
     topicsGroup ? null : topicsPart,
-    h('div', { class: 'field' }, h('label', { for: 'ta-email' }, 'Email address'), email, errorEl(state, 'email')),
+    h('div', { class: 'field' }, h('label', { for: 'ta-email' }, word(cfg, 'email')), email, errorEl(state, 'email')),
     topicsGroup,
-    frequency && h('div', { class: 'field' }, h('label', { for: 'ta-frequency' }, 'How often'), frequency, errorEl(state, 'frequency')),
+    frequency && h('div', { class: 'field' }, h('label', { for: 'ta-frequency' }, word(cfg, 'frequency')), frequency, errorEl(state, 'frequency')),
     consentPart,
-    h('div', { class: 'hp', 'aria-hidden': 'true' }, h('label', { for: 'ta-website' }, 'Leave this field empty'), honeypot),
+    h('div', { class: 'hp', 'aria-hidden': 'true' }, h('label', { for: 'ta-website' }, word(cfg, 'honeypot')), honeypot),
     h('div', { class: 'actions' }, submitBtn, dismissBtn),
     statement,
   ));
@@ -130,9 +150,11 @@ export function render(state: BoxState, on: Handlers): void {
   });
 
   const status = (state.status = h('p', { id: 'ta-status', class: 'status', role: 'status', 'aria-live': 'polite', tabindex: '-1' }));
-  const intro = cfg.publisherName ? h('p', { class: 'intro' }, `Free email alerts from ${cfg.publisherName}. Unsubscribe at any time.`) : null;
+  const intro = cfg.strings?.intro ? h('p', { class: 'intro' }, cfg.strings.intro) : cfg.publisherName ? h('p', { class: 'intro' }, `Free email alerts from ${cfg.publisherName}. Unsubscribe at any time.`) : null;
+  // The box speaks the reader's language whatever the page around it does, right to left too.
+  const dir = cfg.dir === 'rtl' ? 'rtl' : 'ltr';
   state.root.replaceChildren(
-    h('section', { class: 'box', 'aria-labelledby': 'ta-heading' }, h('h2', { id: 'ta-heading' }, cfg.heading || 'Get the latest news on this topic'), intro, form, status),
+    h('section', { class: 'box', 'aria-labelledby': 'ta-heading', lang: cfg.language, dir }, h('h2', { id: 'ta-heading' }, cfg.heading || 'Get the latest news on this topic.'), intro, form, status),
   );
 }
 

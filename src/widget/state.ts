@@ -14,10 +14,16 @@ export interface TopicOption {
 export interface Consent {
   mode: 'checkbox' | 'statement';
   text: string;
+  /** The words of `text` that link to the terms. */
+  linkText?: string;
   termsUrl: string;
   termsVersion: number;
 }
 export interface WidgetConfig {
+  /** The language the server chose for this reader, its direction, and the box's words in it. */
+  language?: string;
+  dir?: 'ltr' | 'rtl';
+  strings?: Record<string, string>;
   topics: TopicOption[];
   heading?: string;
   submitLabel?: string;
@@ -45,6 +51,9 @@ export interface BoxState {
   /** The embed's own topics (data-topics), which may differ from the ones shown. */
   requested: string[];
   article: string | undefined;
+  /** The embed's data-lang (the publisher's explicit choice), and the page's lang. */
+  lang: string | undefined;
+  pageLang: string | undefined;
   api: (path: string) => string;
   cfg: WidgetConfig;
   tokenAt: number;
@@ -114,6 +123,8 @@ export async function loadConfig(state: BoxState): Promise<WidgetConfig | undefi
   const url = new URL(state.api('widget-config'));
   if (state.requested.length > 0) url.searchParams.set('topics', state.requested.join(','));
   if (state.article) url.searchParams.set('article', state.article);
+  if (state.lang) url.searchParams.set('lang', state.lang);
+  if (state.pageLang) url.searchParams.set('pageLang', state.pageLang);
   try {
     // no-store: the answer carries a fresh form token, and after a terms_outdated the new
     // terms version; a cached copy could hold neither.

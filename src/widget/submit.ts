@@ -1,6 +1,6 @@
 // What the box does when the reader acts: checks and sends the signup (waiting out the server's
 // time trap, renewing a stale form token), shows the answer, and handles No Thanks.
-import { clearErrors, render, say, showErrors } from './render.js';
+import { clearErrors, render, say, showErrors, word } from './render.js';
 import { loadConfig, postEvent, remember, type BoxState, type Issue } from './state.js';
 
 // The server silently drops a submission made less than 2 s after its form token was issued
@@ -11,7 +11,8 @@ const MIN_TOKEN_AGE_MS = 2200;
 // is replaced before submitting.
 const TOKEN_REFRESH_MS = 3_600_000;
 
-const MSG = {
+// The English words, for a server too old to send `strings`; the server's are in the reader's language.
+const ENGLISH = {
   success: 'Check your inbox to confirm your subscription.',
   sending: 'Signing you up…',
   tooMany: 'Too many attempts. Please try again later.',
@@ -19,18 +20,29 @@ const MSG = {
   unavailable: 'Sign-up is not available right now. Please try again later.',
   network: 'We could not reach the server. Check your connection and try again.',
   generic: 'Something went wrong. Please try again.',
-  email: 'Enter your email address, like name@example.com.',
-  topics: 'Choose at least one topic.',
-  consent: 'Tick the box to accept the Terms & Conditions.',
+  formExpired: 'This form has expired. Please reload the page and try again.',
+  'error.email': 'Enter your email address, like name@example.com.',
+  'error.topics': 'Choose at least one topic.',
+  'error.consent': 'Tick the box to accept the Terms & Conditions.',
 };
+type Word = keyof typeof ENGLISH;
+const msg = (state: BoxState, name: Word) => word(state.cfg, name, ENGLISH[name]);
+
+/** The server's field problems in the box's words where it has them (the server speaks English). */
+const FIELD_WORDS: Record<string, Word> = { email: 'error.email', acceptTerms: 'error.consent' };
+const inBoxWords = (state: BoxState, issues: Issue[]): Issue[] =>
+  issues.map((i) => {
+    const w = FIELD_WORDS[i.path.split('.')[0]!];
+    return w ? { path: i.path, message: msg(state, w) } : i;
+  });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function localIssues(state: BoxState): Issue[] {
   const issues: Issue[] = [];
-  if (!state.email.value.trim() || !state.email.checkValidity()) issues.push({ path: 'email', message: MSG.email });
-  if (state.topicBoxes.length > 0 && !state.topicBoxes.some((b) => b.checked)) issues.push({ path: 'topics', message: MSG.topics });
-  if (state.consentBox && !state.consentBox.checked) issues.push({ path: 'acceptTerms', message: MSG.consent });
+  if (!state.email.value.trim() || !state.email.checkValidity()) issues.push({ path: 'email', message: msg(state, 'error.email') });
+  if (state.topicBoxes.length > 0 && !state.topicBoxes.some((b) => b.checked)) issues.push({ path: 'topics', message: msg(state, 'error.topics') });
+  if (state.consentBox && !state.consentBox.checked) issues.push({ path: 'acceptTerms', message: msg(state, 'error.consent') });
   return issues;
 }
 
@@ -58,6 +70,8 @@ async function post(state: BoxState): Promise<Response> {
     frequency: state.frequency?.value ?? cfg.defaultFrequency ?? 'daily',
     acceptTerms: true,
     termsVersion: cfg.consent.termsVersion,
+    // the language the reader was shown: their subscription's, and their consent's
+    language: cfg.language,
     sourceUrl: location.href.split('#')[0],
     formToken: cfg.formToken,
     website: state.honeypot.value,
@@ -89,7 +103,7 @@ async function submit(state: BoxState): Promise<void> {
   }
   state.busy = true;
   state.submitBtn.setAttribute('aria-disabled', 'true');
-  say(state, MSG.sending);
+  say(state, msg(state, 'sending'));
   try {
     let res: Response;
     let body: unknown;
@@ -103,29 +117,30 @@ async function submit(state: BoxState): Promise<void> {
         body = await readJson(res);
       }
     } catch {
-      say(state, MSG.network);
+      say(state, msg(state, 'network'));
       return;
     }
     const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
     if (res.ok) {
       state.form.hidden = true;
-      say(state, MSG.success, true);
+      say(state, msg(state, 'success'), true);
       state.status.focus();
     } else if (res.status === 400) {
       say(state, '');
-      if (!showErrors(state, serverIssues(body))) {
-        // Nothing to put next to a field (e.g. an expired form token): the server's own words.
+      const issues = serverIssues(body);
+      if (!showErrors(state, inBoxWords(state, issues))) {
+        // Nothing to put next to a field: an expired form token, or the server's own words.
         const message = (body as { error?: { message?: unknown } } | null)?.error?.message;
-        say(state, typeof message === 'string' && message ? message : MSG.generic);
+        say(state, issues.some((i) => i.path === 'formToken') ? msg(state, 'formExpired') : typeof message === 'string' && message && !state.cfg.strings ? message : msg(state, 'generic'));
       }
     } else if (res.status === 409 && code === 'terms_outdated') {
       await reloadForNewTerms(state);
     } else if (res.status === 429) {
-      say(state, MSG.tooMany);
+      say(state, msg(state, 'tooMany'));
     } else if (res.status === 503) {
-      say(state, MSG.unavailable);
+      say(state, msg(state, 'unavailable'));
     } else {
-      say(state, MSG.generic);
+      say(state, msg(state, 'generic'));
     }
   } finally {
     state.busy = false;
@@ -136,12 +151,12 @@ async function submit(state: BoxState): Promise<void> {
 async function reloadForNewTerms(state: BoxState): Promise<void> {
   const fresh = await loadConfig(state);
   if (!fresh) {
-    say(state, MSG.unavailable);
+    say(state, msg(state, 'unavailable'));
     return;
   }
   state.cfg = fresh;
   show(state); // keeps email, topics and frequency; the consent box comes back unticked
-  say(state, MSG.termsChanged);
+  say(state, msg(state, 'termsChanged'));
   (state.consentBox ?? state.submitBtn).focus();
 }
 

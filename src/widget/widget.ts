@@ -2,6 +2,8 @@
 // src/widget/build.ts when the server starts.
 //
 //   <div data-topic-alerts data-topics="japan,nato" data-article="https://…/article"></div>
+//   (data-lang="ar" picks the language; else the server goes by the article's, the page's lang,
+//   then the browser's)
 //   <script async src="https://alerts.example.com/widget.js"></script>
 //
 // Every [data-topic-alerts] element (present now, at DOMContentLoaded, or added later) gets a
@@ -35,10 +37,13 @@ function mount(host: HTMLElement, base: URL): void {
     .filter(Boolean);
   const article = host.getAttribute('data-article')?.trim() || undefined;
   if (requested.length === 0 && !article) return;
+  // data-lang on the embed wins; else the language of the page around it (the box's element or an ancestor)
+  const lang = host.getAttribute('data-lang')?.trim() || undefined;
+  const pageLang = (host.closest('[lang]')?.getAttribute('lang') ?? document.documentElement.lang)?.trim() || undefined;
   if (isDismissed(requested)) return;
 
   const api = (path: string) => new URL('api/v1/' + path, base).toString();
-  const init: Partial<BoxState> = { requested, article, api, tokenAt: 0, slugs: [], busy: false, topicBoxes: [], errorEls: {} };
+  const init: Partial<BoxState> = { requested, article, lang, pageLang, api, tokenAt: 0, slugs: [], busy: false, topicBoxes: [], errorEls: {} };
   // cfg and root are set below before anything reads them, the form's elements by render()
   const state = init as BoxState;
 

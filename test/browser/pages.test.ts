@@ -52,7 +52,7 @@ describe.skipIf(!HAS_CHROMIUM)('hosted pages in Chromium', () => {
 
     const flows = readerFlows(app, smtp);
     const [mail] = await flows.sendQueued();
-    expect(mail!.subject).toBe('Confirm your alerts: Japan, NATO');
+    expect(mail!.subject).toBe('Confirm your alerts: Japan and NATO');
     // The confirmation mail as a mail client would show it.
     const mailPage = await (await browser.newContext({ javaScriptEnabled: false, viewport: { width: 700, height: 1000 } })).newPage();
     await mailPage.setContent(String(mail!.html));

@@ -17,9 +17,9 @@ const AXE = fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', impo
 const ARTICLE = readFileSync(new URL('./fixtures/article-page.txt', import.meta.url), 'utf8');
 // (a copy of /work/shared/fixtures/article-page.txt: the real page the box comes from)
 const CHECKBOX_TEXT = 'I agree to the Terms & Conditions';
-const STATEMENT_TEXT = 'By signing up to this email alert, you agree to our Terms & Conditions';
+const STATEMENT_TEXT = 'By signing to this email alert, you agree to our Terms & Conditions';
 const SUCCESS = 'Check your inbox to confirm your subscription.';
-const HEADING = /^Get the latest news on th(is topic|ese topics)$/;
+const HEADING = /^Get the latest news on th(is topic|ese topics)\.$/;
 
 // Today at noon UTC: the tests advance the app's clock by seconds, never across midnight.
 const MIDDAY = new Date(`${new Date().toISOString().slice(0, 10)}T12:00:00Z`);
@@ -202,7 +202,7 @@ describe.skipIf(!HAS_CHROMIUM)('signup widget in Chromium', () => {
     expect(await consent.isChecked()).toBe(false);
     expect(await consent.getAttribute('required')).not.toBeNull();
     const terms = widget.getByRole('link', { name: 'Terms & Conditions' });
-    expect(await terms.getAttribute('href')).toMatch(new RegExp(`^${app.url}/terms(/\\d+)?$`));
+    expect(await terms.getAttribute('href')).toMatch(new RegExp(`^${app.url}/terms(/\\d+)?\\?lang=en$`));
     expect(await terms.getAttribute('target')).toBe('_blank');
     expect(await terms.getAttribute('rel')).toContain('noopener');
 

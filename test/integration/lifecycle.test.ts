@@ -55,7 +55,7 @@ describe('signup, confirmation mail and double opt-in', () => {
     expect(rest).toHaveLength(0);
     // The local part is kept as typed; nodemailer lower-cases the domain.
     expect(mail!.to && 'text' in mail!.to ? mail!.to.text : '').toBe('Reader.One@example.com');
-    expect(mail!.subject).toBe('Confirm your alerts: Japan, NATO');
+    expect(mail!.subject).toBe('Confirm your alerts: Japan and NATO');
     // A bare MAIL_FROM: the publisher's name is the display name, the address the envelope sender.
     expect(mail!.from?.value).toEqual([{ name: 'Topic Alerts', address: 'alerts@news.example' }]);
     expect(smtp.received.at(-1)!.mailFrom).toBe('alerts@news.example');
@@ -79,7 +79,7 @@ describe('signup, confirmation mail and double opt-in', () => {
 
     const confirmed = await fetch(confirmUrl, { method: 'POST' });
     expect(confirmed.status).toBe(200);
-    expect(await confirmed.text()).toContain("You're subscribed");
+    expect(load(await confirmed.text())('h1').text()).toBe("You're subscribed");
     expect((await app.ctx.repos.subscriptions.forSubscriber(sub.id)).every((s) => s.status === 'active' && s.confirmedAt)).toBe(true);
 
     // Single-use and harmless twice.

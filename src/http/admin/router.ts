@@ -16,6 +16,7 @@ import { termsRoutes } from './pages/terms.js';
 import { deliveryRoutes } from './pages/deliveries.js';
 import { miscRoutes } from './pages/misc.js';
 import { storyRoutes } from '../../stories/console.js';
+import { wordingRoutes } from '../../i18n/console.js';
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
@@ -148,6 +149,7 @@ export function adminRouter(ctx: HandlerContext): Router {
   topicRoutes(router, kit);
   contentRoutes(router, kit);
   storyRoutes(router, kit);
+  wordingRoutes(router, kit);
   subscriberRoutes(router, kit);
   termsRoutes(router, kit);
   deliveryRoutes(router, kit);

@@ -1,5 +1,6 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { LANGUAGES } from '../../i18n/languages.js';
 import { DELIVERY_KINDS, FREQUENCIES } from '../../db/types.js';
 import { idParamSchema, slugSchema } from '../schemas.js';
 
@@ -48,6 +49,7 @@ export function createApiKit(registry: OpenAPIRegistry) {
     status: z.enum(['active', 'archived']),
     promptPriority: z.number().int(),
     promptHidden: z.boolean(),
+    names: z.record(z.string(), z.string()).meta({ description: 'The name per language where it differs from `name` ({"ar": "اليابان"})' }),
     createdAt: isoDate,
     updatedAt: isoDate,
   }).meta({ id: 'Topic' });
@@ -90,20 +92,26 @@ export function createApiKit(registry: OpenAPIRegistry) {
   }).meta({ id: 'Feed' });
   const TermsVersion = z.object({
     version: z.number().int(),
+    language: z.string().meta({ description: 'The language of this text' }),
     title: z.string(),
     bodyMarkdown: z.string(),
     sha256: z.string(),
     placeholder: z.boolean(),
     publishedAt: isoDate,
+    translations: z.array(z.object({ language: z.string(), title: z.string(), bodyMarkdown: z.string(), sha256: z.string() })).meta({ description: 'The same version in other languages; a reader accepts the text in their language (its hash is in their consent)' }),
   }).meta({ id: 'TermsVersion' });
   const WidgetConfig = z.object({
+    language: z.enum(LANGUAGES).meta({ description: 'The language chosen: ?lang=, else the article\'s, else the page\'s lang, else Accept-Language, else DEFAULT_LANGUAGE' }),
+    dir: z.enum(['ltr', 'rtl']),
     topics: z.array(z.object({ slug: z.string(), name: z.string(), checked: z.boolean() })),
     heading: z.string(),
     submitLabel: z.string(),
     dismissLabel: z.string(),
+    strings: z.record(z.string(), z.string()).meta({ description: 'Every other word of the box in `language` (labels, status and error messages), by name' }),
     consent: z.object({
       mode: z.enum(['checkbox', 'statement']),
-      text: z.string(),
+      text: z.string().meta({ description: 'Shown to the reader and recorded with their consent' }),
+      linkText: z.string().meta({ description: 'The words of `text` that link to termsUrl' }),
       termsUrl: z.string(),
       termsVersion: z.number().int().nullable(),
     }),
@@ -171,6 +179,8 @@ export function createApiKit(registry: OpenAPIRegistry) {
     form: z.string().nullable(),
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
+    language: z.string().nullable().meta({ description: 'The language the consent text was shown in' }),
+    termsLanguage: z.string().nullable().meta({ description: 'The language of the terms text accepted (termsSha256 is its hash)' }),
     createdAt: isoDate,
   });
   const SubscriberDelivery = z.object({

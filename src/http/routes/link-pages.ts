@@ -1,8 +1,9 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { HandlerContext } from '../../context.js';
 import { html } from '../html.js';
 import { acceptBodies, requestMeta } from '../meta.js';
-import { FREQUENCY_LABELS, pageSender, tokenPageHeaders, topicNames } from './reader-pages.js';
+import { link, readerPages, tokenPageHeaders, type ReaderPage } from './reader-pages.js';
+import type { Topic } from '../../repositories/topics.js';
 import { z } from 'zod';
 import { type ApiKit } from '../openapi/kit.js';
 
@@ -14,94 +15,107 @@ export function linkPagesRouter(ctx: HandlerContext): Router {
   const router = Router();
   const { subscriptions } = ctx.services;
   const declineQuietDays = ctx.config.lifecycle.declineQuietDays;
-  const send = pageSender(ctx);
+  const readerPage = readerPages(ctx);
   router.use(['/confirm', '/decline', '/unsubscribe'], tokenPageHeaders);
+
+  const invalid = (p: ReaderPage, res: Response, again = true) =>
+    p.send(res, 404, p.t('link.invalid.title'), html`<h1>${p.t('link.invalid.heading')}</h1>${again ? html`<p>${p.t('link.invalid.body')}</p>` : ''}`);
+  const signupAgain = (p: ReaderPage, topics: Topic[]) => html`<p><a class="button" href="${p.href(`/subscribe?topics=${topics.map((t) => t.slug).join(',')}`)}">${p.t('confirm.signupAgain')}</a></p>`;
 
   // ---------------------------------------------------------------- confirm / decline
 
   router.get('/confirm/:token', async (req, res) => {
     // GET shows and changes nothing: mail scanners open every link.
-    const state = await subscriptions.confirmState(String(req.params.token));
-    if (state.state === 'invalid') return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1><p>Please use the link from your most recent email.</p>`);
+    const token = String(req.params.token);
+    const state = await subscriptions.confirmState(token);
+    const p = await readerPage(req, { subscriberLanguage: state.state === 'invalid' ? null : state.language });
+    if (state.state === 'invalid') return invalid(p, res);
     if (state.state === 'expired') {
-      return send(res, 410, 'Link expired', html`<h1>This confirmation link has expired</h1>
-        <p>For your security, confirmation links work for a limited time.</p>
-        <p><a class="button" href="/subscribe?topics=${state.topics.map((t) => t.slug).join(',')}">Sign up again</a></p>`);
+      return p.send(res, 410, p.t('link.expired.title'), html`<h1>${p.t('confirm.expired.heading')}</h1>
+        <p>${p.t('confirm.expired.body')}</p>
+        ${signupAgain(p, state.topics)}`);
     }
     if (state.state === 'used') {
-      return send(res, 200, 'Already answered', state.outcome === 'declined'
-        ? html`<h1>You declined this request</h1><p>No alerts will be sent.</p>`
-        : html`<h1>Your subscription is confirmed</h1><p>You are subscribed to ${topicNames(state.topics)}.</p>`);
+      return p.send(res, 200, p.t('link.answered.title'), state.outcome === 'declined'
+        ? html`<h1>${p.t('confirm.declined.heading')}</h1><p>${p.t('confirm.declined.body')}</p>`
+        : html`<h1>${p.t('confirm.confirmed.heading')}</h1><p>${p.t('confirm.confirmed.body', { topics: p.topics(state.topics) })}</p>`);
     }
-    send(res, 200, 'Confirm your subscription', html`
-      <h1>Confirm your subscription</h1>
-      <p>You asked for email alerts about <strong>${topicNames(state.topics)}</strong>.</p>
-      <form method="post" action="/confirm/${String(req.params.token)}"><button type="submit">Confirm</button></form>
-      <form method="post" action="/decline/${String(req.params.token)}"><p><button type="submit" class="secondary">No thanks, this wasn't me</button></p></form>`);
+    p.send(res, 200, p.t('confirm.title'), html`
+      <h1>${p.t('confirm.title')}</h1>
+      <p>${p.h('confirm.body', { topics: p.topics(state.topics) })}</p>
+      <form method="post" action="${p.href(`/confirm/${token}`)}"><button type="submit">${p.t('confirm.button')}</button></form>
+      <form method="post" action="${p.href(`/decline/${token}`)}"><p><button type="submit" class="secondary">${p.t('link.decline')}</button></p></form>`);
   });
 
   router.post('/confirm/:token', async (req, res) => {
     const result = await subscriptions.confirm(String(req.params.token), requestMeta(req));
-    if (result.state === 'invalid') return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1>`);
-    if (result.state === 'expired') {
-      return send(res, 410, 'Link expired', html`<h1>This confirmation link has expired</h1><p><a class="button" href="/subscribe?topics=${result.topics.map((t) => t.slug).join(',')}">Sign up again</a></p>`);
-    }
-    if (result.state === 'used' && result.outcome === 'declined') return send(res, 409, 'Declined', html`<h1>This request was declined</h1><p>Sign up again if you want alerts.</p>`);
+    const p = await readerPage(req, { subscriberLanguage: result.state === 'invalid' ? null : result.language });
+    if (result.state === 'invalid') return invalid(p, res, false);
+    if (result.state === 'expired') return p.send(res, 410, p.t('link.expired.title'), html`<h1>${p.t('confirm.expired.heading')}</h1>${signupAgain(p, result.topics)}`);
+    if (result.state === 'used' && result.outcome === 'declined') return p.send(res, 409, p.t('confirm.wasDeclined.title'), html`<h1>${p.t('confirm.wasDeclined.heading')}</h1><p>${p.t('confirm.wasDeclined.body')}</p>`);
     const prefs = result.state === 'used' || result.state === 'valid' ? ctx.links.preferencesUrl(result.subscriberId, ctx.clock.now()) : undefined;
-    send(res, 200, 'Subscribed', html`<h1>You're subscribed</h1>
-      <p>You will receive alerts about <strong>${topicNames(result.topics)}</strong>.</p>
-      ${prefs ? html`<p><a href="${prefs}">Manage your alerts</a></p>` : ''}`);
+    p.send(res, 200, p.t('confirm.done.title'), html`<h1>${p.t('confirm.done.heading')}</h1>
+      <p>${p.h('confirm.done.body', { topics: p.topics(result.topics) })}</p>
+      ${prefs ? html`<p><a href="${prefs}">${p.t('manage.title')}</a></p>` : ''}`);
   });
 
   // The confirmation mail's "No thanks, this wasn't me" opens this page; only its button declines.
   router.get('/decline/:token', async (req, res) => {
     const token = String(req.params.token);
     const state = await subscriptions.confirmState(token);
-    if (state.state === 'invalid') return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1><p>Please use the link from your most recent email.</p>`);
-    if (state.state === 'expired') return send(res, 410, 'Link expired', html`<h1>This link has expired</h1><p>The request was never confirmed, so nothing was signed up: you need to do nothing.</p>`);
+    const p = await readerPage(req, { subscriberLanguage: state.state === 'invalid' ? null : state.language });
+    if (state.state === 'invalid') return invalid(p, res);
+    if (state.state === 'expired') return p.send(res, 410, p.t('link.expired.title'), html`<h1>${p.t('decline.expired.heading')}</h1><p>${p.t('decline.expired.body')}</p>`);
     if (state.state === 'used') {
-      return send(res, 200, 'Already answered', state.outcome === 'declined'
-        ? html`<h1>You already declined this request</h1><p>No alerts will be sent, and we will not ask this address again for a while.</p>`
-        : html`<h1>This subscription was confirmed</h1><p>You are subscribed to ${topicNames(state.topics)}. Use the unsubscribe link in any alert to stop them.</p>`);
+      return p.send(res, 200, p.t('link.answered.title'), state.outcome === 'declined'
+        ? html`<h1>${p.t('decline.already.heading')}</h1><p>${p.t('decline.already.body')}</p>`
+        : html`<h1>${p.t('decline.confirmed.heading')}</h1><p>${p.t('decline.confirmed.body', { topics: p.topics(state.topics) })}</p>`);
     }
-    send(res, 200, "No thanks, this wasn't me", html`
-      <h1>Didn't ask for these alerts?</h1>
-      <p>Someone asked for email alerts about <strong>${topicNames(state.topics)}</strong> (${FREQUENCY_LABELS[state.frequency].toLowerCase()}) to be sent to this address.</p>
-      <p>If it wasn't you, tell us: we remove the request${declineQuietDays > 0 ? html`, and we will not send a confirmation email to this address again for ${declineQuietDays} days` : ''}.</p>
-      <form method="post" action="/decline/${token}"><p><button type="submit">No thanks, this wasn't me</button></p></form>
-      <p class="muted">Did you ask for them after all? <a href="/confirm/${token}">Confirm instead</a>.</p>`);
+    p.send(res, 200, p.t('link.decline'), html`
+      <h1>${p.t('decline.heading')}</h1>
+      <p>${p.h('decline.body', { topics: p.topics(state.topics), frequency: state.frequency })}</p>
+      <p>${p.t('decline.explain', { days: declineQuietDays })}</p>
+      <form method="post" action="${p.href(`/decline/${token}`)}"><p><button type="submit">${p.t('link.decline')}</button></p></form>
+      <p class="muted">${p.h('decline.confirmInstead', {}, { confirm: link(p.href(`/confirm/${token}`)) })}</p>`);
   });
 
   router.post('/decline/:token', async (req, res) => {
     const result = await subscriptions.decline(String(req.params.token), requestMeta(req));
-    if (result.state === 'invalid') return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1>`);
-    if (result.state === 'expired') return send(res, 410, 'Link expired', html`<h1>This link has expired</h1><p>Nothing was signed up: you need to do nothing.</p>`);
-    if (result.state === 'used' && result.outcome === 'confirmed') return send(res, 409, 'Already confirmed', html`<h1>This subscription was already confirmed</h1><p>Use the unsubscribe link in any alert to stop them.</p>`);
-    send(res, 200, 'Declined', html`<h1>Thanks for letting us know</h1><p>We removed this request and will not send confirmation emails to this address for a while.</p>`);
+    const p = await readerPage(req, { subscriberLanguage: result.state === 'invalid' ? null : result.language });
+    if (result.state === 'invalid') return invalid(p, res, false);
+    if (result.state === 'expired') return p.send(res, 410, p.t('link.expired.title'), html`<h1>${p.t('decline.expired.heading')}</h1><p>${p.t('decline.expiredPost.body')}</p>`);
+    if (result.state === 'used' && result.outcome === 'confirmed') return p.send(res, 409, p.t('decline.alreadyConfirmed.title'), html`<h1>${p.t('decline.alreadyConfirmed.heading')}</h1><p>${p.t('decline.alreadyConfirmed.body')}</p>`);
+    p.send(res, 200, p.t('decline.done.title'), html`<h1>${p.t('decline.done.heading')}</h1><p>${p.t('decline.done.body')}</p>`);
   });
 
   // ---------------------------------------------------------------- unsubscribe (RFC 8058 one-click too)
 
+  const expiredUnsubscribe = (p: ReaderPage, res: Response) =>
+    p.send(res, 410, p.t('link.expired.title'), html`<h1>${p.t('unsubscribe.expired.heading')}</h1><p><a href="${p.href('/manage')}">${p.t('link.newManageLink')}</a>.</p>`);
+
   router.get('/unsubscribe/:token', async (req, res) => {
-    const target = await subscriptions.unsubscribeTarget(String(req.params.token));
-    if (target === 'expired') return send(res, 410, 'Link expired', html`<h1>This unsubscribe link has expired</h1><p><a href="/manage">Get a new link to manage your alerts</a>.</p>`);
-    if (!target) return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1><p><a href="/manage">Get a link to manage your alerts</a>.</p>`);
+    const token = String(req.params.token);
+    const target = await subscriptions.unsubscribeTarget(token);
+    const p = await readerPage(req, { subscriberLanguage: target && target !== 'expired' ? target.subscriber.language : null });
+    if (target === 'expired') return expiredUnsubscribe(p, res);
+    if (!target) return p.send(res, 404, p.t('link.invalid.title'), html`<h1>${p.t('link.invalid.heading')}</h1><p><a href="${p.href('/manage')}">${p.t('link.manageLink')}</a>.</p>`);
     // Say plainly what the button ends: the whole list (the mail client's link and the footer's)
     // or the named topics (a digest section's link).
-    const question =
-      target.topics === null
-        ? target.receiving.length > 0
-          ? html`<p>This stops <strong>every email alert</strong> we send to this address: <strong>${target.receiving.join(', ')}</strong>.</p>`
-          : html`<p>This address receives no alerts from us now; the button makes sure none are sent.</p>`
-        : html`<p>This stops alerts about <strong>${topicNames(target.topics)}</strong>. Other topics you follow are not affected.</p>`;
-    send(res, 200, 'Unsubscribe', html`
-      <h1>${target.topics === null ? 'Unsubscribe from all alerts' : 'Unsubscribe'}</h1>
+    const all = target.topics === null;
+    const question = all
+      ? target.receiving.length > 0
+        ? html`<p>${p.h('unsubscribe.all.body', { topics: p.topics(target.receiving) })}</p>`
+        : html`<p>${p.t('unsubscribe.none.body')}</p>`
+      : html`<p>${p.h('unsubscribe.topics.body', { topics: p.topics(target.topics!) })}</p>`;
+    const action = all ? p.t('unsubscribe.all.heading') : p.t('unsubscribe.title');
+    p.send(res, 200, p.t('unsubscribe.title'), html`
+      <h1>${action}</h1>
       ${question}
-      <form method="post" action="/unsubscribe/${String(req.params.token)}">
-        <button type="submit">${target.topics === null ? 'Unsubscribe from all alerts' : 'Unsubscribe'}</button>
-        ${target.topics !== null ? html`<p><label><input type="checkbox" name="scope" value="all"> Unsubscribe from all topics</label></p>` : ''}
+      <form method="post" action="${p.href(`/unsubscribe/${token}`)}">
+        <button type="submit">${action}</button>
+        ${!all ? html`<p><label><input type="checkbox" name="scope" value="all"> ${p.t('unsubscribe.scopeAll')}</label></p>` : ''}
       </form>
-      <p><a href="${ctx.links.preferencesUrl(target.subscriber.id, ctx.clock.now())}">Change your preferences instead</a></p>`);
+      <p><a href="${ctx.links.preferencesUrl(target.subscriber.id, ctx.clock.now())}">${p.t('unsubscribe.preferences')}</a></p>`);
   });
 
   router.post('/unsubscribe/:token', acceptBodies('urlencoded', 'multipart', 'json'), async (req, res) => {
@@ -110,9 +124,10 @@ export function linkPagesRouter(ctx: HandlerContext): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const oneClick = body['List-Unsubscribe'] === 'One-Click' || req.is('multipart/form-data') !== false;
     const result = await subscriptions.unsubscribe(String(req.params.token), { all: body.scope === 'all', channel: oneClick ? 'one-click' : 'email' }, requestMeta(req));
-    if (result.expired) return send(res, 410, 'Link expired', html`<h1>This unsubscribe link has expired</h1><p><a href="/manage">Get a new link to manage your alerts</a>.</p>`);
-    if (!result.ok) return send(res, 404, 'Link not valid', html`<h1>This link is not valid</h1>`);
-    send(res, 200, 'Unsubscribed', html`<h1>You are unsubscribed</h1><p>${result.all ? 'You will not receive any of our alerts any more.' : 'You will not receive these alerts any more.'}</p>`);
+    const p = await readerPage(req, { subscriberLanguage: result.language });
+    if (result.expired) return expiredUnsubscribe(p, res);
+    if (!result.ok) return invalid(p, res, false);
+    p.send(res, 200, p.t('unsubscribe.done.title'), html`<h1>${p.t('unsubscribe.done.heading')}</h1><p>${result.all ? p.t('unsubscribe.done.all') : p.t('unsubscribe.done.some')}</p>`);
   });
 
   return router;

@@ -4,18 +4,22 @@ import { acceptBodies, requestMeta } from '../meta.js';
 import { widgetCors } from '../cors.js';
 import { perIpLimit } from '../rate-limit.js';
 import { actorOf, requireScope } from '../auth.js';
-import { promptEventSchema, signupSchema, termsPublishSchema, widgetConfigQuerySchema } from '../schemas.js';
+import { languageSchema, promptEventSchema, signupSchema, termsPublishSchema, termsTextSchema, widgetConfigQuerySchema } from '../schemas.js';
+
+const versionSchema = z.coerce.number({ error: 'must be a version number' }).int().min(1).max(2 ** 31 - 1);
 import type { TermsVersion } from '../../repositories/terms.js';
 import { z } from 'zod';
 import { type ApiKit } from '../openapi/kit.js';
 
 const termsView = (t: TermsVersion) => ({
   version: t.version,
+  language: t.language,
   title: t.title,
   bodyMarkdown: t.bodyMarkdown,
   sha256: t.bodySha256,
   placeholder: t.placeholder,
   publishedAt: t.publishedAt.toISOString(),
+  translations: t.translations.map((x) => ({ language: x.language, title: x.title, bodyMarkdown: x.bodyMarkdown, sha256: x.bodySha256 })),
 });
 
 export function publicApiRouter(ctx: HandlerContext): Router {
@@ -27,7 +31,8 @@ export function publicApiRouter(ctx: HandlerContext): Router {
 
   router.get('/widget-config', async (req, res) => {
     const q = widgetConfigQuerySchema.parse(req.query);
-    const { config, etag } = await prompts.config(q.topics ?? [], q.article);
+    const { config, etag } = await prompts.config(q.topics ?? [], q.article, { query: q.lang, page: q.pageLang, acceptLanguage: req.get('accept-language') });
+    res.vary('Accept-Language');
     // Cacheable for a minute: the ETag covers everything but the form token, so a revalidated
     // copy keeps its older token (older is fine for the time trap; it only must be 2 s old).
     res.setHeader('Cache-Control', 'private, max-age=60');
@@ -61,6 +66,13 @@ export function publicApiRouter(ctx: HandlerContext): Router {
     res.status(201).json({ terms: termsView(t) });
   });
 
+  router.post('/terms/:version/translations/:language', requireScope(ctx, 'admin'), async (req, res) => {
+    const version = versionSchema.parse(req.params.version);
+    const language = languageSchema.parse(req.params.language);
+    const t = await ctx.services.terms.addTranslation(version, language, termsTextSchema.parse(req.body), actorOf(req));
+    res.status(201).json({ terms: termsView(t) });
+  });
+
   return router;
 }
 
@@ -73,7 +85,9 @@ export function describePublicApi(api: ApiKit): void {
     request: {
       query: widgetConfigQuerySchema.extend({
         topics: widgetConfigQuerySchema.shape.topics.meta({ description: 'Comma-separated topic slugs', example: ['japan', 'nato'], param: { style: 'form', explode: false } }),
-        article: widgetConfigQuerySchema.shape.article.meta({ description: 'URL of the article the box is on; picks its topics when none are given' }),
+        article: widgetConfigQuerySchema.shape.article.meta({ description: 'URL of the article the box is on; picks its topics (and, when ingested, its language)' }),
+        lang: widgetConfigQuerySchema.shape.lang.meta({ description: 'The language wanted (en, ar, es, pt, fr, de); overrides every other hint' }),
+        pageLang: widgetConfigQuerySchema.shape.pageLang.meta({ description: "The embedding page's lang attribute" }),
       }),
     },
     responses: { 200: json(WidgetConfig, 'The widget configuration'), 304: { description: 'Not modified (If-None-Match)' } },
@@ -101,5 +115,13 @@ export function describePublicApi(api: ApiKit): void {
     request: jsonBody(termsPublishSchema),
     responses: { 201: json(z.object({ terms: TermsVersion }), 'Published') },
     errors: [400, 401, 403, 413],
+  });
+  op('post', '/api/v1/terms/{version}/translations/{language}', { tag: 'Terms', id: 'translateTerms', summary: "Publish a version's text in another language", description: 'Each text is published once and never replaced (consents record its hash): a second one for the same language is 409.', scope: 'admin' }, {
+    request: {
+      params: z.object({ version: z.string().meta({ example: '2' }), language: z.string().meta({ example: 'ar' }) }),
+      ...jsonBody(termsTextSchema),
+    },
+    responses: { 201: json(z.object({ terms: TermsVersion }), 'The version with its translations'), 409: err('translation_exists: this version already has its text in that language') },
+    errors: [400, 401, 403, 404, 413],
   });
 }

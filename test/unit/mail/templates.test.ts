@@ -117,7 +117,7 @@ describe('confirm', () => {
   it('names the topics, has Confirm and the decline link, expiry, frequency and terms version', () => {
     const data = confirmData();
     const { subject, html, text } = templates.render('confirm', data);
-    expect(subject).toBe('Confirm your alerts: Japan, NATO');
+    expect(subject).toBe('Confirm your alerts: Japan and NATO');
     const links = hrefs(html);
     expect(links).toContain(data.confirmUrl);
     expect(links).toContain(data.declineUrl);
@@ -156,7 +156,7 @@ describe('digest', () => {
   it('has the count and topics in the subject and the first headline as preheader', () => {
     const data = digestData(0, { more: false });
     const { subject, html } = templates.render('digest', data);
-    expect(subject).toBe(`15 new articles: ${data.topicNames.join(', ')}`);
+    expect(subject).toBe(`15 new articles: ${new Intl.ListFormat(data.lang, { type: 'conjunction' }).format(data.topicNames)}`);
     const first = data.sections[0]?.articles[0]?.title ?? '';
     expect(html).toMatch(new RegExp(`<div style="display:none;[^"]*">${first.replace(/[.*+?^${}()|[\]\\#]/g, '\\$&')}`));
     expect(templates.render('digest', { ...data, articleCount: 1 }).subject).toMatch(/^1 new article: /);
