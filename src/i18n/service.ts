@@ -129,6 +129,6 @@ export function checkMessage(text: string, english: string, lang: Language): voi
     throw invalid(`The text is not a valid message: ${(err as Error).message}`, [{ path: 'text', message: 'is not valid ICU MessageFormat (check the braces)' }]);
   }
   const allowed = messageNames(english);
-  const extra = [...names.args.keys()].filter((a) => !allowed.args.has(a)).concat([...names.tags].filter((t) => !allowed.tags.has(t)).map((t) => `<${t}>`));
+  const extra = [...names.args.keys()].filter((a) => !allowed.args.has(a)).map((a) => `{${a}}`).concat([...names.tags].filter((t) => !allowed.tags.has(t)).map((t) => `<${t}>`));
   if (extra.length > 0) throw invalid(`The text uses ${extra.join(', ')}, which this message does not have`, [{ path: 'text', message: `may use only ${[...allowed.args.keys()].map((a) => `{${a}}`).concat([...allowed.tags].map((t) => `<${t}>`)).join(', ') || 'no placeholders'}` }]);
 }

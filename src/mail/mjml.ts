@@ -27,7 +27,7 @@ export function directionPreprocessor(dir: Direction): (xml: string) => string {
     if (dir === 'rtl') {
       out = out
         .replace(/\balign="(left|right)"/g, (_m, side: string) => `align="${SWAP[side]}"`)
-        .replace(/<mj-attributes>/, '<mj-attributes>\n      <mj-text align="right" />\n      <mj-section direction="rtl" />');
+        .replace(/<mj-attributes>/, '<mj-attributes>\n      <mj-text align="right" />\n      <mj-section direction="rtl" />\n      <mj-column direction="rtl" />');
     }
     return out;
   };

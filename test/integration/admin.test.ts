@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
+import { ConsoleClient } from '../helpers/console.js';
 import { loadConfig } from '../../src/config/index.js';
 import { cookieNames, setCookie } from '../../src/http/admin/session.js';
 import { hashPassword, verifyPassword } from '../../src/services/admin.js';
@@ -13,53 +14,6 @@ let app: TestApp;
 let api: Awaited<ReturnType<typeof apiClient>>;
 const EMAIL = 'editor@example.com';
 const PASSWORD = 'correct horse battery staple';
-
-/** A cookie-keeping client that does not follow redirects, like a browser's view of one step. */
-class Console {
-  cookies = new Map<string, string>();
-  csrf = '';
-
-  async request(method: string, path: string, body?: Record<string, string | string[]>, headers: Record<string, string> = {}) {
-    const form = new URLSearchParams();
-    for (const [k, v] of Object.entries(body ?? {})) for (const one of Array.isArray(v) ? v : [v]) form.append(k, one);
-    const res = await fetch(`${app.url}${path}`, {
-      method,
-      redirect: 'manual',
-      headers: {
-        ...(this.cookies.size > 0 ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-        ...headers,
-      },
-      body: body ? form.toString() : undefined,
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
-      if (/max-age=0/i.test(c) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    const text = await res.text();
-    const token = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
-    if (token) this.csrf = token;
-    return { status: res.status, text, headers: res.headers, location: res.headers.get('location') };
-  }
-  get(path: string) {
-    return this.request('GET', path);
-  }
-  /** A console form POST with this session's CSRF token. */
-  post(path: string, body: Record<string, string | string[]> = {}) {
-    return this.request('POST', path, { _csrf: this.csrf, ...body });
-  }
-  async login(email = EMAIL, password = PASSWORD) {
-    const page = await this.get('/admin/login');
-    const nonce = /name="_login" value="([^"]+)"/.exec(page.text)![1]!;
-    const res = await this.request('POST', '/admin/login', { _login: nonce, email, password, next: '/admin' });
-    if (res.status === 303) await this.get('/admin');
-    return res;
-  }
-}
 
 async function auditActions(actor: string) {
   return (await app.ctx.repos.audit.recent(500)).filter((a) => a.actor === actor).map((a) => `${a.action} ${a.target ?? ''}`.trim());
@@ -79,7 +33,7 @@ describe('admin accounts', () => {
     expect(first?.email).toBe('admin@localhost');
     expect(first!.password.length).toBeGreaterThanOrEqual(20);
     expect(await app.ctx.services.admin.ensureDevelopmentAdmin()).toBeUndefined();
-    const c = new Console();
+    const c = new ConsoleClient(app.url);
     expect((await c.login(first!.email, first!.password)).status).toBe(303);
   });
 
@@ -103,12 +57,12 @@ describe('admin accounts', () => {
 
 describe('login, sessions, logout', () => {
   it('logs in with the right password only, with an HttpOnly SameSite cookie', async () => {
-    const anonymous = new Console();
+    const anonymous = new ConsoleClient(app.url);
     const redirected = await anonymous.get('/admin/topics');
     expect(redirected.status).toBe(303);
     expect(redirected.location).toBe('/admin/login?next=%2Fadmin%2Ftopics');
 
-    const c = new Console();
+    const c = new ConsoleClient(app.url);
     const wrong = await c.login(EMAIL, 'not the password');
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain('Wrong email or password');
@@ -143,7 +97,7 @@ describe('login, sessions, logout', () => {
   });
 
   it('rejects a login form without its login token, and ignores foreign return paths', async () => {
-    const c = new Console();
+    const c = new ConsoleClient(app.url);
     const res = await c.request('POST', '/admin/login', { email: EMAIL, password: PASSWORD });
     expect(res.status).toBe(403);
     const page = await c.get('/admin/login');
@@ -164,8 +118,8 @@ describe('login, sessions, logout', () => {
   });
 
   it('ends a session when it expires', async () => {
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     expect((await c.get('/admin/topics')).status).toBe(200);
     app.clock.advance(2 * 3_600_000 + 1000);
     const after = await c.get('/admin/topics');
@@ -177,8 +131,8 @@ describe('login, sessions, logout', () => {
   });
 
   it('logs out with a POST carrying the CSRF token', async () => {
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     const forged = await c.request('POST', '/admin/logout', {});
     expect(forged.status).toBe(403);
     expect((await c.get('/admin')).status).toBe(200);
@@ -188,7 +142,7 @@ describe('login, sessions, logout', () => {
     expect(c.cookies.has('ta_admin')).toBe(false);
     expect(await auditActions(`admin:${EMAIL}`)).toContain(`admin.logout admin:${EMAIL}`);
     // The old cookie no longer works even if a copy was kept.
-    const replay = new Console();
+    const replay = new ConsoleClient(app.url);
     replay.cookies.set('ta_admin', 'A'.repeat(43));
     expect((await replay.get('/admin')).status).toBe(303);
   });
@@ -196,7 +150,7 @@ describe('login, sessions, logout', () => {
   it('sets a new password (admin:password): the old one and every open session stop working', async () => {
     const email = 'forgetful@example.com';
     await app.ctx.services.admin.createAdmin(email, 'the first password', 'cli');
-    const c = new Console();
+    const c = new ConsoleClient(app.url);
     expect((await c.login(email, 'the first password')).status).toBe(303);
     expect((await c.get('/admin')).status).toBe(200);
 
@@ -204,8 +158,8 @@ describe('login, sessions, logout', () => {
     expect(reset).toMatchObject({ generated: true, sessionsEnded: 1, user: { email } });
     expect(reset.password.length).toBeGreaterThanOrEqual(20);
     expect((await c.get('/admin')).status).toBe(303); // logged out
-    expect((await new Console().login(email, 'the first password')).status).toBe(401);
-    expect((await new Console().login(email, reset.password)).status).toBe(303);
+    expect((await new ConsoleClient(app.url).login(email, 'the first password')).status).toBe(401);
+    expect((await new ConsoleClient(app.url).login(email, reset.password)).status).toBe(303);
     expect(await auditActions('cli')).toContain(`admin.password_reset admin:${email}`);
 
     await expect(app.ctx.services.admin.resetPassword(email, 'short', 'cli')).rejects.toMatchObject({ status: 400 });
@@ -215,10 +169,10 @@ describe('login, sessions, logout', () => {
 
 describe('CSRF', () => {
   it('refuses every console POST without this session’s token, and changes nothing', async () => {
-    const c = new Console();
-    await c.login();
-    const other = new Console();
-    await other.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
+    const other = new ConsoleClient(app.url);
+    await other.login(EMAIL, PASSWORD);
     const cases: [string, Record<string, string>][] = [
       ['/admin/topics', { slug: 'csrf-topic', name: 'CSRF', query: 'csrf' }],
       ['/admin/suppressions', { email: 'csrf@example.com' }],
@@ -240,8 +194,8 @@ describe('CSRF', () => {
 
 describe('console changes are audited', () => {
   it('stories: a threshold previewed on recent articles, then saved; a story lists its copies', async () => {
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     const text = 'The harbour authority said on Monday that the new container terminal will open in spring, doubling the port’s capacity and creating two thousand jobs along the coast.';
     const first = await api.post('/api/v1/articles', { url: 'https://one.example/port', title: 'Port expansion approved', body: text });
     await api.post('/api/v1/articles', { url: 'https://two.example/port', title: 'New terminal for the harbour', body: `${text} Share us on your social networks:` });
@@ -270,8 +224,8 @@ describe('console changes are audited', () => {
   });
 
   it('topics: create with a live query test, edit, archive, restore', async () => {
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     await api.post('/api/v1/articles', { url: 'https://news.example/a1', title: 'Volcano erupts in Iceland', body: 'Lava and ash near Reykjavik.' });
 
     const live = await c.get('/admin/topics/test.json?query=volcano&days=30');
@@ -316,8 +270,8 @@ describe('console changes are audited', () => {
   });
 
   it('feeds, terms, tokens, suppressions, deliveries', async () => {
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     const actor = `admin:${EMAIL}`;
 
     expect((await c.post('/admin/feeds', { url: 'not a url' })).status).toBe(400);
@@ -408,8 +362,8 @@ describe('subscribers through the console', () => {
 
   it('finds one, shows the consent history, exports, resends the confirmation and erases', async () => {
     const sub = await signup('Reader.One@example.org');
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     const search = await c.get('/admin/subscribers?q=reader.one');
     expect(search.text).toContain(`/admin/subscribers/${sub.id}`);
     expect((await c.get('/admin/subscribers?q=nobody-here')).text).toContain('No subscriber');
@@ -465,8 +419,8 @@ describe('admin API: stats and subscribers', () => {
     expect((await api.get('/api/v1/subscribers?q=a')).status).toBe(400);
     expect((await api.get('/api/v1/subscribers/999999')).status).toBe(404);
 
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     const viaSession = await c.request('GET', '/api/v1/subscribers?q=api.reader');
     expect(viaSession.status).toBe(200);
     expect(JSON.parse(viaSession.text).subscribers).toHaveLength(1);
@@ -503,8 +457,8 @@ describe('admin API: stats and subscribers', () => {
     expect((await api.get('/api/v1/stats?days=0')).status).toBe(400);
     expect((await api.get('/api/v1/stats?topic=nope')).status).toBe(404);
 
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     const dash = await c.get('/admin');
     expect(dash.text.match(/<svg viewBox="[^"]+" width="100%" role="img"/g)).toHaveLength(8);
     expect(dash.text).toContain('<title id="chart-shown-t">Prompts shown, per day</title>');
@@ -513,8 +467,8 @@ describe('admin API: stats and subscribers', () => {
   });
 
   it('follows a digest run to 100%', async () => {
-    const c = new Console();
-    await c.login();
+    const c = new ConsoleClient(app.url);
+    await c.login(EMAIL, PASSWORD);
     const db = app.ctx.database.db;
     const run = await db.insertInto('digest_runs').values({ trigger: 'test', status: 'running', started_at: app.clock.now() }).returning('id').executeTakeFirstOrThrow();
     const sub = await app.ctx.repos.subscribers.upsertByEmail('run@example.com', 'run@example.com', { timeZone: 'UTC' });
@@ -534,18 +488,18 @@ describe('admin API: stats and subscribers', () => {
 describe('login rate limits', () => {
   it('limits failed logins per account, then per IP address', async () => {
     await app.ctx.services.admin.createAdmin('target@example.com', PASSWORD, 'cli');
-    const c = new Console();
+    const c = new ConsoleClient(app.url);
     for (let i = 0; i < 5; i++) expect((await c.login('target@example.com', `wrong ${i}`)).status).toBe(401);
     const blocked = await c.login('target@example.com', PASSWORD);
     expect(blocked.status).toBe(429);
     expect(blocked.text).toContain('Too many failed logins for this account');
     // Another account from the same address still gets in: the account limit is per account.
-    expect((await new Console().login(EMAIL, PASSWORD)).status).toBe(303);
+    expect((await new ConsoleClient(app.url).login(EMAIL, PASSWORD)).status).toBe(303);
     // Failures across many accounts hit the per-IP limit (4 × 5 = 20 per 15 minutes).
     let status = 0;
     for (let i = 0; i < 25 && status !== 429; i++) status = (await c.login(`spray${i}@example.com`, 'guess')).status;
     expect(status).toBe(429);
-    const ipBlocked = await new Console().login(EMAIL, PASSWORD);
+    const ipBlocked = await new ConsoleClient(app.url).login(EMAIL, PASSWORD);
     expect(ipBlocked.status).toBe(429);
     expect(ipBlocked.text).toContain('from this address');
   });
