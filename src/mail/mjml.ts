@@ -46,7 +46,8 @@ export async function mjmlOutputs(
   let cachePath: string | undefined;
   if (opts.cacheDir) {
     const key = createHash('sha256');
-    key.update(JSON.stringify({ mjml: (require('mjml/package.json') as { version: string }).version, validationLevel, format: 2 }));
+    // the mirroring is part of what the cache holds: a change to it is a new key
+    key.update(JSON.stringify({ mjml: (require('mjml/package.json') as { version: string }).version, validationLevel, format: 2, mirror: directionPreprocessor.toString() }));
     for (const [file, source] of sources) key.update(`\0${file}\0${source}`);
     for (const file of partialFiles.filter((f) => f.endsWith('.mjml')).sort()) key.update(`\0partials/${file}\0${await readFile(path.join(root, 'partials', file), 'utf8')}`);
     cachePath = path.join(opts.cacheDir, `mjml-${key.digest('hex').slice(0, 32)}.json`);

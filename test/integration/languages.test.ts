@@ -87,6 +87,7 @@ describe('a reader in Arabic', () => {
     expect(textBlocks.length).toBeGreaterThan(3);
     for (const style of textBlocks) expect(style).toMatch(/text-align:(right|center)/);
     expect(mail!.html).toMatch(/direction:rtl/);
+    expect(mail!.html).not.toMatch(/direction:ltr/);
     expect(mail!.text).toContain('اليابان');
     expect(mail!.headers.get('list-id')).toBeUndefined(); // a confirmation is not list mail
     const consent = (await app.ctx.repos.consentEvents.history((await app.ctx.repos.subscribers.findByEmail(email))!.id))[0]!;
