@@ -160,8 +160,9 @@ export const subscriberAttentionSchema = z
     quietHours: z.union([z.strictObject({ start: hourOfDay, end: hourOfDay }), z.literal('off'), z.null()]).optional(),
     instantDailyCap: z.number().int().min(0).max(1000).nullable().optional(),
     snooze: z.union([z.enum(['none', 'indefinitely']), z.literal(1), z.literal(7), z.literal(30)]).optional(),
+    language: languageSchema.optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, { error: 'name at least one of quietHours, instantDailyCap, snooze' });
+  .refine((v) => Object.keys(v).length > 0, { error: 'name at least one of quietHours, instantDailyCap, snooze, language' });
 
 // ---- admin and relay query/body shapes (shared with the OpenAPI document)
 

@@ -154,14 +154,15 @@ export class PreferenceService {
 
   /**
    * An admin (or the API) sets a reader's attention controls: quiet hours ('default' for the
-   * publisher's), the instant cap (null for the publisher's) and snooze. Audited.
+   * publisher's), the instant cap (null for the publisher's), snooze, and the language of their
+   * mail (a publisher fixing it for a reader who wrote in). Audited.
    */
-  async setAttention(subscriberId: number, c: { quiet?: PreferenceChanges['quiet']; instantDailyCap?: number | 'default'; snooze?: Snooze }, actor: string): Promise<Subscriber> {
+  async setAttention(subscriberId: number, c: { quiet?: PreferenceChanges['quiet']; instantDailyCap?: number | 'default'; snooze?: Snooze; language?: Language }, actor: string): Promise<Subscriber> {
     const now = this.clock.now();
     return this.repos.transaction(async (r) => {
       const subscriber = await r.subscribers.findById(subscriberId);
       if (!subscriber) throw notFound(`Subscriber ${subscriberId}`);
-      await r.subscribers.updateSettings(subscriberId, { ...(c.snooze && snoozeSettings(c.snooze, now)), ...attentionSettings(c) });
+      await r.subscribers.updateSettings(subscriberId, { ...(c.snooze && snoozeSettings(c.snooze, now)), ...attentionSettings(c), ...(c.language && { language: c.language }) });
       await r.audit.record({ actor, action: 'subscriber.attention', target: `subscriber:${subscriberId}`, details: { ...c } });
       return (await r.subscribers.findById(subscriberId))!;
     });

@@ -246,14 +246,19 @@ describe('console changes are audited', () => {
     expect(invalid.text).toMatch(/aria-invalid="true"/);
     expect(invalid.text).toContain('kebab-case');
 
-    const created = await c.post('/admin/topics', { intent: 'save', slug: 'volcanoes', name: 'Volcanoes', query: 'volcano OR lava', promptPriority: '5' });
+    const created = await c.post('/admin/topics', { intent: 'save', slug: 'volcanoes', name: 'Volcanoes', query: 'volcano OR lava', promptPriority: '5', name_ar: 'البراكين', name_fr: 'Volcans' });
     expect(created.status).toBe(303);
     expect(created.location).toBe('/admin/topics/volcanoes?done=topic-created');
     expect((await c.get('/admin/topics')).text).toContain('Volcanoes');
-    const saved = await c.post('/admin/topics/volcanoes', { intent: 'save', name: 'Volcanoes & eruptions', query: 'volcano OR lava OR eruption', promptHidden: 'on' });
+    expect((await app.ctx.repos.topics.findBySlug('volcanoes'))!.names).toEqual({ ar: 'البراكين', fr: 'Volcans' });
+    // The edit form shows the names per language, right to left for Arabic.
+    const edit = await c.get('/admin/topics/volcanoes');
+    expect(edit.text).toMatch(/name="name_ar"[^>]*value="البراكين"|value="البراكين"[^>]*name="name_ar"/);
+    expect(edit.text).toMatch(/name="name_ar"[^>]*dir="rtl"|dir="rtl"[^>]*name="name_ar"/);
+    const saved = await c.post('/admin/topics/volcanoes', { intent: 'save', name: 'Volcanoes & eruptions', query: 'volcano OR lava OR eruption', promptHidden: 'on', name_ar: 'البراكين' });
     expect(saved.status).toBe(303);
     const topic = (await app.ctx.repos.topics.findBySlug('volcanoes'))!;
-    expect(topic).toMatchObject({ name: 'Volcanoes & eruptions', promptHidden: true, promptPriority: 0 });
+    expect(topic).toMatchObject({ name: 'Volcanoes & eruptions', promptHidden: true, promptPriority: 0, names: { ar: 'البراكين' } });
     expect((await c.post('/admin/topics/volcanoes/archive')).status).toBe(303);
     expect((await app.ctx.repos.topics.findBySlug('volcanoes'))!.status).toBe('archived');
     expect((await c.post('/admin/topics/volcanoes/restore')).status).toBe(303);

@@ -151,6 +151,17 @@ describe('a reader in Arabic', () => {
     expect($('html').attr('dir')).toBe('ltr');
     expect(next!.subject).toBe('1 new article: Japan');
   });
+
+  it('the API sets the language too (a publisher fixing it for a reader who wrote in), and refuses one we do not ship', async () => {
+    const sub = (await app.ctx.repos.subscribers.findByEmail(email))!;
+    const set = await api.patch(`/api/v1/subscribers/${sub.id}`, { language: 'fr' });
+    expect(set.status).toBe(200);
+    expect(set.body.subscriber.language).toBe('fr');
+    const bad = await api.patch(`/api/v1/subscribers/${sub.id}`, { language: 'xx' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/language/);
+    expect((await app.ctx.repos.subscribers.findById(sub.id))!.language).toBe('fr');
+  });
 });
 
 describe("the publisher's own words", () => {

@@ -50,6 +50,7 @@ export function subscribersApiRouter(ctx: HandlerContext): Router {
         ...(b.quietHours !== undefined && { quiet: b.quietHours === null ? ('default' as const) : b.quietHours }),
         ...(b.instantDailyCap !== undefined && { instantDailyCap: b.instantDailyCap === null ? ('default' as const) : b.instantDailyCap }),
         ...(b.snooze !== undefined && { snooze: typeof b.snooze === 'number' ? { kind: 'days' as const, days: b.snooze } : { kind: b.snooze } }),
+        ...(b.language && { language: b.language }),
       },
       actorOf(req),
     );
@@ -97,7 +98,7 @@ export function describeAdminApi(api: ApiKit): void {
     responses: { 200: json(SubscriberDetail, 'The subscriber') },
     errors: [400, 401, 403, 404],
   });
-  op('patch', '/api/v1/subscribers/{id}', { tag: 'Subscribers', id: 'setSubscriberAttention', summary: "Set a subscriber's attention controls", description: "quietHours {start,end} in the subscriber's time zone ('off': none; null: the publisher's default), instantDailyCap (0: no cap; null: the default), snooze 1/7/30 days, 'indefinitely' or 'none'. Audited.", scope: 'admin', session: true }, {
+  op('patch', '/api/v1/subscribers/{id}', { tag: 'Subscribers', id: 'setSubscriberAttention', summary: "Set a subscriber's attention controls and language", description: "quietHours {start,end} in the subscriber's time zone ('off': none; null: the publisher's default), instantDailyCap (0: no cap; null: the default), snooze 1/7/30 days, 'indefinitely' or 'none'; language (en, ar, es, pt, fr, de) of their mail and pages. Audited.", scope: 'admin', session: true }, {
     request: { params: idParams, ...jsonBody(subscriberAttentionSchema) },
     responses: { 200: json(z.object({ subscriber: Subscriber }), 'The subscriber as it is now') },
     errors: [400, 401, 403, 404],

@@ -8,6 +8,11 @@ import type { Topic } from '../../../repositories/topics.js';
 import type { QueryTestResult } from '../../../services/topics.js';
 import type { ErrorIssue } from '../../../errors.js';
 import { DomainError } from '../../../errors.js';
+import { LANGUAGES, LANGUAGE_NAMES, dirOf, languageName } from '../../../i18n/languages.js';
+
+// A topic's name in the other languages we ship (the main name is the fallback for any left empty).
+const NAME_LANGUAGES = LANGUAGES.filter((l) => l !== 'en');
+const NAME_FIELDS = NAME_LANGUAGES.map((l) => `name_${l}`);
 
 const DAY_CHOICES = [7, 30, 90, 365];
 const testQuery = z.object({
@@ -28,6 +33,7 @@ function formFields(req: Request) {
   const priority = field(req, 'promptPriority');
   return {
     name: field(req, 'name'),
+    names: Object.fromEntries(NAME_LANGUAGES.map((l) => [l, field(req, `name_${l}`)]).filter(([, n]) => n !== '')),
     description: field(req, 'description'),
     query: field(req, 'query'),
     promptPriority: priority === '' ? 0 : Number(priority),
@@ -58,6 +64,10 @@ ${o.topic
   ? html`<p class="field"><span class="label">Slug</span> <code>${o.topic.slug}</code> <span class="hint">(fixed: it is in widget embeds and links)</span></p>`
   : input({ name: 'slug', label: 'Slug', value: v.slug, required: true, error: err('slug'), hint: 'Lower-case letters, digits and hyphens; used in embeds: data-topics="japan".', attrs: html`pattern="[a-z0-9]+(-[a-z0-9]+)*" autocapitalize="off" spellcheck="false"` })}
 ${textarea({ name: 'description', label: 'Description', value: v.description, rows: 2, error: err('description') })}
+<details${NAME_FIELDS.some((f) => v[f]) ? html` open` : ''}><summary>Name in other languages</summary>
+<p class="hint">Readers whose language is one of these see this name in the box, the pages and their mail; empty: the name above.</p>
+${NAME_LANGUAGES.map((l) => input({ name: `name_${l}`, label: `${languageName(l, 'en')} (${LANGUAGE_NAMES[l]})`, value: v[`name_${l}`], error: err(`names.${l}`), attrs: html`lang="${l}" dir="${dirOf(l)}"` }))}
+</details>
 <fieldset class="query-box">
 <legend>Query</legend>
 ${input({
@@ -83,7 +93,10 @@ ${input({ name: 'promptPriority', label: 'Prompt priority', type: 'number', valu
 }
 
 function valuesOf(t: Topic): Record<string, string> {
-  return { name: t.name, slug: t.slug, description: t.description, query: t.query, promptPriority: String(t.promptPriority), promptHidden: t.promptHidden ? 'on' : '' };
+  return {
+    name: t.name, slug: t.slug, description: t.description, query: t.query, promptPriority: String(t.promptPriority), promptHidden: t.promptHidden ? 'on' : '',
+    ...Object.fromEntries(NAME_LANGUAGES.map((l) => [`name_${l}`, t.names[l] ?? ''])),
+  };
 }
 
 export function topicRoutes(router: Router, kit: Kit): void {
@@ -100,7 +113,7 @@ export function topicRoutes(router: Router, kit: Kit): void {
   };
 
   const formValues = (req: Request) =>
-    Object.fromEntries(['name', 'slug', 'description', 'query', 'days', 'promptPriority', 'promptHidden'].map((k) => [k, field(req, k)]));
+    Object.fromEntries(['name', 'slug', 'description', 'query', 'days', 'promptPriority', 'promptHidden', ...NAME_FIELDS].map((k) => [k, field(req, k)]));
 
   router.get('/topics', async (req, res) => {
     const [list, counts] = await Promise.all([topics.list(), ctx.services.adminStats.subscriptionCounts()]);
