@@ -64,13 +64,23 @@ interface Compiled {
   tags: string[];
   /** The text of a message without arguments, formatted once. */
   constant?: string;
+  /**
+   * Results by their arguments (and zone), for messages without tags. A digest run formats the
+   * same few messages with the same values for many readers (same topics, same counts), and
+   * IntlMessageFormat costs microseconds a call; bounded, so odd values cannot grow it.
+   */
+  results?: Map<string, string>;
 }
+
+const MEMO_LIMIT = 2_000;
+const SEP = '\u0001';
 
 /** The strings of one language, ready to format. */
 export class Messages {
   readonly dir: 'ltr' | 'rtl';
   private readonly compiled = new Map<string, Compiled>();
   private readonly listFormat: Intl.ListFormat;
+  private readonly lists = new Map<string, string>();
   /** The zone dates are shown in, for the format call under way (formatting is synchronous). */
   private zone = 'UTC';
   private readonly formatters: Formatters;
@@ -142,7 +152,14 @@ export class Messages {
 
   /** "Japan, NATO and Brexit" in this language; items may be strings or have a name. */
   list(items: readonly unknown[]): string {
-    return this.listFormat.format(items.map((i) => (i !== null && typeof i === 'object' ? String((i as { name?: unknown }).name ?? '') : String(i ?? ''))));
+    const names = items.map((i) => (i !== null && typeof i === 'object' ? String((i as { name?: unknown }).name ?? '') : String(i ?? '')));
+    const key = names.join(SEP);
+    let out = this.lists.get(key);
+    if (out === undefined) {
+      if (this.lists.size >= MEMO_LIMIT) this.lists.clear();
+      this.lists.set(key, (out = this.listFormat.format(names)));
+    }
+    return out;
   }
 
   private run(key: string, values: Values | ((name: string) => Value), timeZone: string | undefined, tagFn: (tag: string, i: number) => (chunks: unknown[]) => string): string {
@@ -150,11 +167,28 @@ export class Messages {
     if (c.constant !== undefined) return c.constant;
     const input: Record<string, unknown> = {};
     const get = typeof values === 'function' ? values : (name: string) => values[name];
-    for (const [name, kind] of c.args) input[name] = this.value(get(name), kind);
+    let memoKey: string | undefined = c.tags.length === 0 ? (timeZone ?? 'UTC') : undefined;
+    for (const [name, kind] of c.args) {
+      const v = (input[name] = this.value(get(name), kind));
+      if (memoKey === undefined) continue;
+      // A value holding the separator could make two keys alike: such a call is not memoised.
+      if (typeof v === 'string' && v.includes(SEP)) memoKey = undefined;
+      else memoKey += SEP + (v instanceof Date ? `d${v.getTime()}` : typeof v === 'number' ? `n${v}` : `s${v}`);
+    }
+    if (memoKey !== undefined) {
+      const hit = c.results?.get(memoKey);
+      if (hit !== undefined) return hit;
+    }
     c.tags.forEach((tag, i) => (input[tag] = tagFn(tag, i)));
     this.zone = timeZone ?? 'UTC';
-    const out = c.format.format(input as Record<string, string>);
-    return Array.isArray(out) ? out.join('') : String(out);
+    const formatted = c.format.format(input as Record<string, string>);
+    const out = Array.isArray(formatted) ? formatted.join('') : String(formatted);
+    if (memoKey !== undefined) {
+      c.results ??= new Map();
+      if (c.results.size >= MEMO_LIMIT) c.results.clear();
+      c.results.set(memoKey, out);
+    }
+    return out;
   }
 
   /** The text in pieces, each with the tag it is inside (if any): for a client that builds its own DOM. */

@@ -122,6 +122,19 @@ describe('Messages', () => {
     expect(m.t('x.date', { at }, 'Nope/Zone')).toContain('10:00 AM');
     expect(m.t('x.date', { at: 'not a date' })).toBe('Expires ');
   });
+
+  it('gives the same result from its memo as from formatting: per value, per zone, per kind of value', () => {
+    const memo = new Messages('en', { 'x.n': '{n, plural, one {# article} other {# articles}} on {topic}', 'x.date': 'Expires {at, date, expiry}' });
+    const fresh = () => new Messages('en', memo.strings);
+    const at = new Date('2026-12-01T10:00:00Z');
+    const calls: [string, Record<string, unknown>, string?][] = [
+      ['x.n', { n: 1, topic: 'Japan' }], ['x.n', { n: 2, topic: 'Japan' }], ['x.n', { n: 1, topic: 'Japan' }], ['x.n', { n: '1', topic: 'Japan' }],
+      ['x.n', { n: 2, topic: ['Japan', 'NATO'] }], ['x.n', { n: 2, topic: 'Japan and NATO' }], ['x.n', { n: 2, topic: 'a\u0001sb' }], ['x.n', { n: 2, topic: 'a' }],
+      ['x.date', { at }, 'Asia/Tokyo'], ['x.date', { at }, 'UTC'], ['x.date', { at }, 'Asia/Tokyo'], ['x.date', { at: at.getTime() }, 'UTC'],
+    ];
+    for (const [key, values, zone] of calls) expect(memo.t(key, values as never, zone), `${key} ${JSON.stringify(values)} ${zone}`).toBe(fresh().t(key, values as never, zone));
+    expect(memo.t('x.date', { at }, 'Asia/Tokyo')).not.toBe(memo.t('x.date', { at }, 'UTC'));
+  });
 });
 
 describe('choosing a language', () => {
