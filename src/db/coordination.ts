@@ -12,7 +12,7 @@ export interface Listener {
 
 export interface ListenHandlers {
   onNotify(): void;
-  /** The connection dropped; a new one is tried in `retryMs`. */
+  /** The connection dropped; a new one is tried every `retryMs` until one holds. */
   onLost(err: Error): void;
   /** LISTEN could not be set up at all (the caller falls back to polling). */
   onFailed(err: unknown): void;
@@ -58,13 +58,33 @@ export function createCoordination(pool: pg.Pool | undefined): Coordination {
       if (!CHANNEL.test(channel)) throw new Error(`not a channel name: ${channel}`);
       let closed = false;
       let current: { client: pg.PoolClient; release(): void } | undefined;
+      let reconnecting = false;
+      const retry = () => {
+        if (closed) return;
+        reconnecting = true;
+        setTimeout(() => void connect(), retryMs).unref();
+      };
       const connect = async (): Promise<void> => {
+        let held: { client: pg.PoolClient; release(): void } | undefined;
+        // One retry per attempt, whichever of the error event and the failed query comes first.
+        let failed = false;
+        const fail = (err: unknown, lost: boolean) => {
+          if (current === held) current = undefined;
+          held?.release();
+          if (closed || failed) return;
+          failed = true;
+          // The first attempt tells the caller (it polls meanwhile); a connection lost, or a
+          // reconnect that fails because the database is still away, tries again until one holds.
+          if (lost) handlers.onLost(err as Error);
+          if (lost || reconnecting) retry();
+          else handlers.onFailed(err);
+        };
         try {
           const client = await pool.connect();
           // A client goes back to the pool once: an error after close() (the server closing the
           // connection) or a second error must not release it again.
           let released = false;
-          const held = {
+          held = {
             client,
             release: () => {
               if (released) return;
@@ -73,18 +93,14 @@ export function createCoordination(pool: pg.Pool | undefined): Coordination {
             },
           };
           client.on('notification', () => handlers.onNotify());
-          client.on('error', (err) => {
-            if (current === held) current = undefined;
-            held.release();
-            if (closed) return;
-            handlers.onLost(err);
-            setTimeout(() => void connect(), retryMs).unref();
-          });
+          client.on('error', (err) => fail(err, current === held));
           await client.query(`LISTEN ${channel}`);
+          if (failed) return;
           current = held;
+          reconnecting = false;
           if (closed) await stop();
         } catch (err) {
-          handlers.onFailed(err);
+          fail(err, false);
         }
       };
       const stop = async () => {

@@ -3,6 +3,7 @@ import { ZodError } from 'zod';
 import { DomainError, type ErrorIssue } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { html, page } from './html.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/unavailable.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; issues: ErrorIssue[] } & Record<string, unknown>;
@@ -59,6 +60,7 @@ const PAGE_TITLES: Record<number, string> = {
   413: 'Too much data',
   415: 'Not a form we understand',
   429: 'Too many requests',
+  503: 'Temporarily unavailable',
 };
 
 /**
@@ -105,6 +107,14 @@ export function errorHandler(logger: Logger, opts: ErrorHandlerOptions = {}): Er
     }
     if (err instanceof DomainError) {
       reply(err.status, errorBody(err.code, err.message, err.issues, err.details));
+      return;
+    }
+    // The database is away (stopped, restarting): come back shortly. Every write is one
+    // transaction, so nothing was half-written, and a signup sent again is the same signup.
+    if (isDatabaseUnavailable(err)) {
+      (req as { log?: Logger }).log?.warn({ err }, 'database unavailable') ?? logger.warn({ err }, 'database unavailable');
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      reply(503, errorBody('database_unavailable', 'The service is briefly unavailable. Please try again in a few seconds.'));
       return;
     }
     const e = (err ?? {}) as HttpishError & { code?: unknown };
