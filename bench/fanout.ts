@@ -3,7 +3,7 @@
 // with the idempotency key and sent_articles claims) + send (claim, per-batch prefetch, render,
 // compose, record `sent`), and the peak RSS of this process.
 //
-//   npx tsx bench/fanout.ts [--quick] [--subscribers=N]
+//   npx tsx bench/fanout.ts [--quick] [--subscribers=N | --subscribers N]
 //
 // Baselines measured in the same run: the same pipeline at a tenth of the subscribers (flat
 // memory, steady rate: `scale_ratio`), and, for a sample, the naive way: one subscriber at a
@@ -12,6 +12,7 @@
 // child process, so each peak RSS is that run's alone.
 // Progress goes to stderr; the last line of stdout is one JSON object.
 import { spawn } from 'node:child_process';
+import { sql } from 'kysely';
 import { createNullTransport, type MailTransport } from '../src/mail/index.js';
 import type { AppContext } from '../src/context.js';
 import { buildDigest } from '../src/services/digests.js';
@@ -23,7 +24,11 @@ import { BENCH_NOW, logger, rssSampler, seedDigestWorld } from './lib/seed.js';
 import { benchContext } from './lib/context.js';
 
 const quick = process.argv.includes('--quick');
-const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i !== -1 && process.argv[i + 1] && !process.argv[i + 1]!.startsWith('--')) return process.argv[i + 1];
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+};
 const SUBSCRIBERS = Number(arg('subscribers') ?? (quick ? 20_000 : 100_000));
 const SMALL = Math.round(SUBSCRIBERS / 10);
 const NAIVE_SAMPLE = quick ? 200 : 1_000;
@@ -59,6 +64,15 @@ interface Phase {
   peakRssMb: number;
   naive?: { digests: number; ms: number; digestsPerS: number };
   startRssMb?: number;
+  /** The database's size after seeding, and what the run (deliveries, claims) added to it. */
+  seededDbMb: number;
+  runDbGrowthMb: number;
+  runDbBytesPerDigest: number;
+}
+
+async function databaseBytes(db: Parameters<typeof seedDigestWorld>[0]): Promise<number> {
+  const r = await sql<{ bytes: string }>`SELECT pg_database_size(current_database()) AS bytes`.execute(db);
+  return Number(r.rows[0]!.bytes);
 }
 
 /** The naive way for the first `sample` subscribers: per subscriber, then per message. */
@@ -113,7 +127,9 @@ async function phase(subscribers: number, naiveSample: number): Promise<Phase> {
   });
   try {
     const seeded = await seedDigestWorld(bench.handle.db, { subscribers, topics: TOPICS, topicsPerSubscriber: TOPICS_PER_SUBSCRIBER, articlesPerTopic: ARTICLES_PER_TOPIC, now: BENCH_NOW });
-    log(`${subscribers} subscribers x ${TOPICS_PER_SUBSCRIBER} topics seeded in ${(seeded.ms / 1000).toFixed(1)} s`);
+    await sql`CHECKPOINT`.execute(bench.handle.db);
+    const seededBytes = await databaseBytes(bench.handle.db);
+    log(`${subscribers} subscribers x ${TOPICS_PER_SUBSCRIBER} topics seeded in ${(seeded.ms / 1000).toFixed(1)} s; database ${mb(seededBytes)} MB`);
     let naiveResult: Phase['naive'];
     if (naiveSample > 0) {
       naiveResult = await naive(ctx, naiveSample);
@@ -148,6 +164,8 @@ async function phase(subscribers: number, naiveSample: number): Promise<Phase> {
       throw new Error(`expected ${expected} digests: queued ${run.queued}, sent ${stats.sent}, transport got ${transport.count}`);
     }
     const digestsPerS = expected / (totalMs / 1000);
+    const grownBytes = (await databaseBytes(bench.handle.db)) - seededBytes;
+    log(`the run grew the database by ${mb(grownBytes)} MB (${Math.round(grownBytes / expected)} B a digest: delivery row, article claims, indexes)`);
     const peakRssMb = mb(rss.peak());
     const m = process.memoryUsage();
     // With NODE_OPTIONS=--expose-gc: how much of the heap is live (the rest is garbage V8 has not collected yet).
@@ -161,7 +179,7 @@ async function phase(subscribers: number, naiveSample: number): Promise<Phase> {
       `scheduled, rendered and recorded ${stats.sent} digests in ${(totalMs / 1000).toFixed(1)} s (${Math.round(transport.bytes / stats.sent)} B of html+text each); ` +
         `${digestsPerS.toFixed(0)} digests/s overall; peak RSS ${peakRssMb} MB`,
     );
-    return { subscribers, digests: expected, scheduleMs, totalMs, digestsPerS, peakRssMb, naive: naiveResult };
+    return { subscribers, digests: expected, scheduleMs, totalMs, digestsPerS, peakRssMb, naive: naiveResult, seededDbMb: mb(seededBytes), runDbGrowthMb: mb(grownBytes), runDbBytesPerDigest: Math.round(grownBytes / expected) };
   } finally {
     await ctx.close();
     await bench.drop();
@@ -213,6 +231,10 @@ async function main(): Promise<void> {
       small_subscribers: small.subscribers,
       small_digests_per_s: Math.round(small.digestsPerS),
       small_peak_rss_mb: small.peakRssMb,
+      seeded_db_mb: big.seededDbMb,
+      run_db_growth_mb: big.runDbGrowthMb,
+      run_db_bytes_per_digest: big.runDbBytesPerDigest,
+      small_run_db_bytes_per_digest: small.runDbBytesPerDigest,
       scale_ratio: round(big.digestsPerS / small.digestsPerS, 2),
       quick,
     })}\n`,
