@@ -153,6 +153,8 @@ export class Messages {
   /** "Japan, NATO and Brexit" in this language; items may be strings or have a name. */
   list(items: readonly unknown[]): string {
     const names = items.map((i) => (i !== null && typeof i === 'object' ? String((i as { name?: unknown }).name ?? '') : String(i ?? '')));
+    // Names holding the separator could make two keys alike: such a list is not memoised.
+    if (names.some((n) => n.includes(SEP))) return this.listFormat.format(names);
     const key = names.join(SEP);
     let out = this.lists.get(key);
     if (out === undefined) {

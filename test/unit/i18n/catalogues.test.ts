@@ -130,6 +130,7 @@ describe('Messages', () => {
     const calls: [string, Record<string, unknown>, string?][] = [
       ['x.n', { n: 1, topic: 'Japan' }], ['x.n', { n: 2, topic: 'Japan' }], ['x.n', { n: 1, topic: 'Japan' }], ['x.n', { n: '1', topic: 'Japan' }],
       ['x.n', { n: 2, topic: ['Japan', 'NATO'] }], ['x.n', { n: 2, topic: 'Japan and NATO' }], ['x.n', { n: 2, topic: 'a\u0001sb' }], ['x.n', { n: 2, topic: 'a' }],
+      ['x.n', { n: 2, topic: ['a\u0001b'] }], ['x.n', { n: 2, topic: ['a', 'b'] }],
       ['x.date', { at }, 'Asia/Tokyo'], ['x.date', { at }, 'UTC'], ['x.date', { at }, 'Asia/Tokyo'], ['x.date', { at: at.getTime() }, 'UTC'],
     ];
     for (const [key, values, zone] of calls) expect(memo.t(key, values as never, zone), `${key} ${JSON.stringify(values)} ${zone}`).toBe(fresh().t(key, values as never, zone));
