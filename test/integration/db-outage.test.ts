@@ -132,7 +132,10 @@ describe.runIf(runs)('PostgreSQL stopped for 30 s while workers send and readers
     const stoppedAt = Date.now();
     const ready: number[] = [];
     while (Date.now() - stoppedAt < OUTAGE_MS) {
-      ready.push((await fetch(`${webUrl}/readyz`)).status);
+      const res = await fetch(`${webUrl}/readyz`).catch((err: unknown) => {
+        throw new Error(`the web process stopped answering while the database was down (${String(err)}; exit ${web.child.exitCode ?? web.child.signalCode}):\n${web.output()}`);
+      });
+      ready.push(res.status);
       await sleep(1000);
     }
     const acceptedWhileDown = sink.acceptedTotal - acceptedAtStop;
