@@ -1,7 +1,27 @@
 import nodemailer from 'nodemailer';
+import { startTestApp, type TestApp } from './app.js';
+import type { TestSmtpServer } from './smtp.js';
 
 // Bounces and complaint reports as relays and mailbox providers send them, and an SMTP client
 // that hands them to the inbound listener the way a relay would.
+
+/**
+ * The service with the bounces role on a free loopback port (app.service.inbound.port), sending
+ * through `smtp` with a VERP return path under bounces.news.example.
+ */
+export function startBounceApp(smtp: TestSmtpServer, env: Record<string, string> = {}): Promise<TestApp> {
+  return startTestApp({
+    ROLES: 'web,bounces',
+    SMTP_URL: smtp.url,
+    MAIL_FROM: 'alerts@news.example',
+    POSTAL_ADDRESS: '1 Fleet Street, London',
+    BOUNCE_DOMAIN: 'bounces.news.example',
+    INBOUND_SMTP_HOST: '127.0.0.1',
+    INBOUND_SMTP_PORT: '0',
+    SIGNUP_RATE_LIMIT: '1000',
+    ...env,
+  });
+}
 
 export interface SmtpOutcome {
   ok: boolean;

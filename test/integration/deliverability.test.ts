@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import { readerFlows } from '../helpers/flows.js';
 import { ConsoleClient } from '../helpers/console.js';
-import { arf, dsn, returnedHeaders, sendToListener } from '../helpers/reports.js';
+import { arf, dsn, returnedHeaders, sendToListener, startBounceApp } from '../helpers/reports.js';
 import { testEngine } from '../helpers/db.js';
 
 // Bounces and complaints coming back by mail, over SMTP to the listener (ROLES=bounces) as a
@@ -22,16 +22,8 @@ const READERS = ['hard-api', 'hard-smtp', 'soft-api', 'soft-smtp', 'complaint-ap
 
 beforeAll(async () => {
   smtp = await startSmtpServer();
-  app = await startTestApp({
-    ROLES: 'web,bounces',
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'alerts@news.example',
-    POSTAL_ADDRESS: '1 Fleet Street, London',
-    BOUNCE_DOMAIN: 'bounces.news.example',
-    INBOUND_SMTP_HOST: '127.0.0.1',
-    INBOUND_SMTP_PORT: '0',
+  app = await startBounceApp(smtp, {
     INBOUND_RATE_LIMIT: '10000',
-    SIGNUP_RATE_LIMIT: '1000',
     // This file checks recording; the thresholds' pause is reputation.test.ts's.
     REPUTATION_MIN_DELIVERIES: '100000',
   });

@@ -1,10 +1,10 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import { readerFlows } from '../helpers/flows.js';
-import { dsn, returnedHeaders, sendToListener } from '../helpers/reports.js';
+import { dsn, returnedHeaders, sendToListener, startBounceApp } from '../helpers/reports.js';
 import { testEngine } from '../helpers/db.js';
 
 // The listener faces the internet. Whatever arrives (too big, cut off, in a charset nobody
@@ -21,13 +21,7 @@ const MAX = 64 * 1024;
 
 beforeAll(async () => {
   smtp = await startSmtpServer();
-  app = await startTestApp({
-    ROLES: 'web,bounces',
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'alerts@news.example',
-    BOUNCE_DOMAIN: 'bounces.news.example',
-    INBOUND_SMTP_HOST: '127.0.0.1',
-    INBOUND_SMTP_PORT: '0',
+  app = await startBounceApp(smtp, {
     INBOUND_MAX_BYTES: String(MAX),
     INBOUND_RATE_LIMIT: '60',
     REPUTATION_MIN_DELIVERIES: '100000',

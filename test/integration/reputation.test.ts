@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import { readerFlows } from '../helpers/flows.js';
 import { ConsoleClient } from '../helpers/console.js';
-import { arf, dsn, returnedHeaders, sendToListener } from '../helpers/reports.js';
+import { arf, dsn, returnedHeaders, sendToListener, startBounceApp } from '../helpers/reports.js';
 import { testEngine } from '../helpers/db.js';
 import { COMMANDS } from '../../src/cli/commands.js';
 
@@ -22,15 +22,7 @@ const READERS = Array.from({ length: 8 }, (_, i) => `reader${i}@example.com`);
 
 beforeAll(async () => {
   smtp = await startSmtpServer();
-  app = await startTestApp({
-    ROLES: 'web,bounces',
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'alerts@news.example',
-    POSTAL_ADDRESS: '1 Fleet Street, London',
-    BOUNCE_DOMAIN: 'bounces.news.example',
-    INBOUND_SMTP_HOST: '127.0.0.1',
-    INBOUND_SMTP_PORT: '0',
-    SIGNUP_RATE_LIMIT: '1000',
+  app = await startBounceApp(smtp, {
     // 16 deliveries (8 confirmations, 8 digests): one complaint is 6.25 %, far over 0.1 %.
     REPUTATION_MIN_DELIVERIES: '10',
   });
