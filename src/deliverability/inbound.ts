@@ -27,6 +27,9 @@ export interface InboundOutcome {
 }
 
 const STALE_MS = 10 * 60_000;
+/** Recorded reports are kept a month (their outcome is in bounce_events and the audit log); the ones an admin should look at, a quarter. */
+const KEEP_PROCESSED_MS = 30 * 86_400_000;
+const KEEP_FOR_A_LOOK_MS = 90 * 86_400_000;
 
 /**
  * Mail that comes back: bounces to the VERP return path, complaint reports to the complaints
@@ -58,6 +61,12 @@ export class InboundMailService {
   async receive(raw: Buffer, envelope: Envelope): Promise<InboundOutcome> {
     const id = await this.repo.insert({ receivedAt: this.clock.now(), ...envelope, raw });
     return this.process(id, raw, envelope.rcptTo);
+  }
+
+  /** Drops old inbound mail (the raw messages are the bulk of the table). */
+  async purgeOld(): Promise<number> {
+    const now = this.clock.now().getTime();
+    return (await this.repo.purge(['processed'], new Date(now - KEEP_PROCESSED_MS))) + (await this.repo.purge(['unparseable', 'ignored'], new Date(now - KEEP_FOR_A_LOOK_MS)));
   }
 
   /** Rows a dead process left unread: read them now (the worker's retry job). */

@@ -75,6 +75,12 @@ export class DeliverabilityRepository {
     return rows.map((r) => ({ id: Number(r.id), raw: Buffer.from(r.raw), rcptTo: r.rcpt_to }));
   }
 
+  /** Deletes messages handled before `before` with one of `statuses`; returns how many. */
+  async purge(statuses: readonly InboundStatus[], before: Date): Promise<number> {
+    const r = await this.db.deleteFrom('inbound_messages').where('status', 'in', statuses).where('processed_at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async countByStatus(): Promise<Record<InboundStatus, number>> {
     const rows = await this.db.selectFrom('inbound_messages').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
     const out: Record<InboundStatus, number> = { received: 0, processed: 0, unparseable: 0, ignored: 0 };

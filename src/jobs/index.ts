@@ -38,6 +38,11 @@ export function registerWorkerJobs(ctx: HandlerContext): void {
     run: () => ctx.services.inbound.processStale(),
   });
   ctx.jobs.register({
+    name: 'inbound.purge',
+    schedule: '41 3 * * *',
+    run: () => ctx.services.inbound.purgeOld(),
+  });
+  ctx.jobs.register({
     name: 'admin-sessions.purge',
     schedule: '23 * * * *',
     run: () => ctx.services.admin.purgeExpiredSessions(),

@@ -184,4 +184,14 @@ describe(`inbound bounces and complaints over SMTP (${testEngine()})`, () => {
     const [stored] = await app.ctx.services.inbound.recent(1);
     expect(stored!.status).toBe('ignored');
   });
+
+  it('forgets recorded messages after 30 days and the ones kept for a look after 90', async () => {
+    const counts = await app.ctx.services.inbound.counts();
+    expect(counts.processed).toBeGreaterThan(0);
+    app.clock.advance(31 * 86_400_000);
+    expect(await app.ctx.services.inbound.purgeOld()).toBe(counts.processed);
+    expect(await app.ctx.services.inbound.counts()).toMatchObject({ processed: 0, unparseable: counts.unparseable, ignored: counts.ignored });
+    app.clock.advance(60 * 86_400_000);
+    expect(await app.ctx.services.inbound.purgeOld()).toBe(counts.unparseable + counts.ignored);
+  });
 });
