@@ -85,6 +85,7 @@ describe(`the reputation watch (${testEngine()})`, () => {
     const page = await c.get('/admin/deliverability');
     expect(page.text).toContain('Sending is paused');
     expect(page.text).toContain('complaint rate reached 6.25%');
+    expect((await c.get('/admin')).text).toContain('Sending is paused: The complaint rate reached 6.25%');
     expect(page.text).toMatch(/<th scope="row">news\.example<\/th><td class="num">16<\/td><td class="num">0<\/td><td class="num">0<\/td><td class="num">1<\/td>/);
 
     // An admin resumes: everything that waited goes out, each once.
