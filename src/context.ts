@@ -153,10 +153,10 @@ export async function createContext(config: Config, overrides: ContextOverrides 
   const deliverability = new DeliverabilityRepository(database.db);
   const reputation = new ReputationService(repos, deliverability, clock, logger, config.deliverability);
   registerDeliverabilityMetrics(metrics, reputation, deliverability);
-  // Every recorded bounce or complaint (API or listener) re-checks the thresholds; a failed check
+  // A recorded bounce or complaint (API or listener) re-checks the thresholds; a failed check
   // never fails the record (the worker's reputation job checks again within a minute).
   const bounces = new BounceService(repos, signer, clock, config.sending.bounceDomain, verp, async () => {
-    await reputation.evaluate().catch((err: unknown) => logger.error({ err }, 'reputation check failed'));
+    await reputation.afterReport().catch((err: unknown) => logger.error({ err }, 'reputation check failed'));
   });
   const i18n = new I18nService(repos, clock, new Translator(loadCatalogues()), config.defaultLanguage);
   const terms = new TermsService(repos, clock, config.defaultLanguage);

@@ -152,7 +152,7 @@ export const envSchema = z.object({
   INBOUND_SMTP_HOST: z.string().min(1).default('0.0.0.0'),
   INBOUND_SMTP_PORT: int(2525, 0, 65535),
   INBOUND_MAX_BYTES: int(10_485_760, 1024, 104_857_600),
-  INBOUND_RATE_LIMIT: int(120, 1, 100000),
+  INBOUND_RATE_LIMIT: int(600, 1, 100000),
   COMPLAINTS_ADDRESS: z.email({ error: 'must be an email address' }).optional(),
   FEEDBACK_SENDER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be letters, digits, dots, dashes or underscores (no colon)' }).optional(),
   COMPLAINT_RATE_THRESHOLD: z.coerce.number({ error: 'must be a percentage such as 0.1' }).gt(0).max(100).default(0.1),

@@ -36,6 +36,8 @@ export interface Reputation {
 }
 
 const HOLD_KEY = 'sending.hold';
+/** A burst of reports (a relay returning a bad list's bounces) re-checks at most this often; the worker's job checks every minute. */
+const REPORT_CHECK_MS = 10_000;
 const RESUMED_KEY = 'sending.resumed';
 const pct = (r: number) => `${(Math.round(r * 10000) / 100).toString()}%`;
 
@@ -49,6 +51,8 @@ const pct = (r: number) => `${(Math.round(r * 10000) / 100).toString()}%`;
  * is still over its threshold holds sending again.
  */
 export class ReputationService {
+  private lastReportCheck = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly repos: Repositories,
     private readonly repo: DeliverabilityRepository,
@@ -121,6 +125,14 @@ export class ReputationService {
     });
     this.logger.warn({ hold }, 'sending held: reputation threshold crossed');
     return hold;
+  }
+
+  /** After a recorded report: evaluate, unless this process did within the last few seconds. */
+  async afterReport(): Promise<void> {
+    const now = this.clock.now().getTime();
+    if (now - this.lastReportCheck < REPORT_CHECK_MS) return;
+    this.lastReportCheck = now;
+    await this.evaluate();
   }
 
   /** An admin lifts the hold; the queued mail goes out with the sender's next run. */

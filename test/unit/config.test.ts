@@ -103,7 +103,7 @@ describe('configuration', () => {
     const c = loadConfig({ ROLES: 'bounces', BOUNCE_DOMAIN: 'bounces.news.example', MAIL_FROM: 'alerts@news.example', COMPLAINT_RATE_THRESHOLD: '0.3' });
     expect(c.roles).toEqual(['bounces']);
     expect(c.deliverability).toMatchObject({
-      listener: { host: '0.0.0.0', port: 2525, maxBytes: 10_485_760, ratePerMinute: 120 },
+      listener: { host: '0.0.0.0', port: 2525, maxBytes: 10_485_760, ratePerMinute: 600 },
       complaintsAddress: 'complaints@bounces.news.example',
       feedbackSenderId: 'news.example',
       complaintRateThreshold: 0.003,
