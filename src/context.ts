@@ -32,6 +32,11 @@ import { DigestAdminService } from './services/digest-admin.js';
 import { StoryService } from './stories/service.js';
 import { I18nService } from './i18n/service.js';
 import { loadCatalogues, Translator } from './i18n/translator.js';
+import { VerpSigner } from './deliverability/verp.js';
+import { DeliverabilityRepository } from './deliverability/repository.js';
+import { ReputationService } from './deliverability/reputation.js';
+import { InboundMailService } from './deliverability/inbound.js';
+import { registerDeliverabilityMetrics } from './deliverability/metrics.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -55,6 +60,8 @@ export interface Services {
   system: SystemService;
   stories: StoryService;
   i18n: I18nService;
+  inbound: InboundMailService;
+  reputation: ReputationService;
 }
 
 /**
@@ -142,6 +149,15 @@ export async function createContext(config: Config, overrides: ContextOverrides 
   const signer = new LinkSigner(config.secretKey);
   const links = new Links(signer, config.http.baseUrl, { unsubscribeMs: config.lifecycle.unsubscribeTtlMs, manageMs: config.lifecycle.manageTtlMs });
   const mailDomain = config.mail.domain;
+  const verp = new VerpSigner(config.secretKey);
+  const deliverability = new DeliverabilityRepository(database.db);
+  const reputation = new ReputationService(repos, deliverability, clock, logger, config.deliverability);
+  registerDeliverabilityMetrics(metrics, reputation, deliverability);
+  // A recorded bounce or complaint (API or listener) re-checks the thresholds; a failed check
+  // never fails the record (the worker's reputation job checks again within a minute).
+  const bounces = new BounceService(repos, signer, clock, config.sending.bounceDomain, verp, async () => {
+    await reputation.afterReport().catch((err: unknown) => logger.error({ err }, 'reputation check failed'));
+  });
   const i18n = new I18nService(repos, clock, new Translator(loadCatalogues()), config.defaultLanguage);
   const terms = new TermsService(repos, clock, config.defaultLanguage);
   const composer = new MailComposer(repos, templates, links, clock, i18n, {
@@ -152,6 +168,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     bounceDomain: config.sending.bounceDomain,
     unsubscribeMailto: config.sending.unsubscribeMailto,
     listId: `alerts.${mailDomain}`,
+    verpToken: config.sending.bounceDomain ? (id) => verp.token(id) : undefined,
+    feedbackSenderId: config.deliverability.feedbackSenderId,
     manageTtlMs: config.lifecycle.manageTtlMs,
     maxItems: config.digests.maxItems,
   });
@@ -208,9 +226,10 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       retryBaseMs: config.sending.retryBaseMs,
       concurrency: config.sending.concurrency,
       ratePerSecond: config.sending.ratePerSecond,
+      hold: () => reputation.isHeld(),
     }),
     scheduler,
-    bounces: new BounceService(repos, signer, clock, config.sending.bounceDomain),
+    bounces,
     admin: new AdminService(repos, links, clock, logger, {
       sessionTtlMs: config.admin.sessionTtlMs,
       confirmTtlMs: config.lifecycle.confirmTtlMs,
@@ -221,6 +240,11 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     system: new SystemService(repos, database.engine),
     stories,
     i18n,
+    inbound: new InboundMailService(deliverability, bounces, verp, clock, logger, {
+      bounceDomain: config.sending.bounceDomain,
+      complaintsAddress: config.deliverability.complaintsAddress,
+    }),
+    reputation,
   };
 
   let closed = false;

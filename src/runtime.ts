@@ -6,12 +6,15 @@ import { migrateToLatest } from './db/migrator.js';
 import { createApp } from './http/app.js';
 import { registerWorkerJobs } from './jobs/index.js';
 import { startControlServer, type ControlServer } from './control/server.js';
+import { startInboundListener, type InboundListener } from './deliverability/listener.js';
 
 export interface RunningService {
   ctx: AppContext;
   server?: Server;
   /** The address the web role listens on (http://host:port), when it runs. */
   url?: string;
+  /** The bounces role's SMTP listener, when it runs. */
+  inbound?: InboundListener;
   stop(): Promise<void>;
 }
 
@@ -58,6 +61,17 @@ export async function startService(config: Config, overrides: ContextOverrides =
     ctx.jobs.start();
   }
 
+  let inbound: InboundListener | undefined;
+  if (config.roles.includes('bounces')) {
+    try {
+      inbound = await startInboundListener(ctx.services.inbound, logger, { ...config.deliverability.listener, serverName: config.sending.bounceDomain });
+    } catch (err) {
+      await control?.close();
+      await ctx.close();
+      throw err;
+    }
+  }
+
   let server: Server | undefined;
   let url: string | undefined;
   if (config.roles.includes('web')) {
@@ -68,6 +82,7 @@ export async function startService(config: Config, overrides: ContextOverrides =
       });
     } catch (err) {
       // The port is taken, say: release the database (and its lock) before the process reports it.
+      await inbound?.close();
       await control?.close();
       await ctx.close();
       throw err;
@@ -76,7 +91,7 @@ export async function startService(config: Config, overrides: ContextOverrides =
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
   }
-  logger.info({ roles: config.roles, engine: ctx.database.engine, url }, 'topic-alerts started');
+  logger.info({ roles: config.roles, engine: ctx.database.engine, url, inboundSmtpPort: inbound?.port }, 'topic-alerts started');
   // Every development start says where things are; a restart otherwise printed only JSON lines.
   if (config.env === 'development') {
     const base = config.http.baseUrl;
@@ -109,10 +124,11 @@ export async function startService(config: Config, overrides: ContextOverrides =
         await closed;
         clearTimeout(force);
       }
+      await inbound?.close();
       await control?.close();
       await ctx.close();
       logger.info('stopped');
     })());
 
-  return { ctx, server, url, stop };
+  return { ctx, server, url, inbound, stop };
 }

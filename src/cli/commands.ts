@@ -2,6 +2,7 @@ import type { AppContext } from '../context.js';
 import type { ApiScope } from '../db/types.js';
 import { migrateDown, migrateToLatest } from '../db/migrator.js';
 import { API_SCOPES } from '../services/tokens.js';
+import { DELIVERABILITY_COMMANDS } from '../deliverability/commands.js';
 
 // The operator's commands (DESIGN §5), written once against a context: the CLI runs them on its
 // own context, or, when the embedded database is held by the running service, the service runs
@@ -142,4 +143,6 @@ export const COMMANDS: Record<string, Command> = {
       return only(`demo: ${r.topicsCreated} topics created, ${r.articles} article(s) ingested, matched: ${r.matched.join(', ') || 'none'}`);
     },
   },
+
+  ...DELIVERABILITY_COMMANDS,
 };

@@ -61,6 +61,22 @@ export interface Config {
   stories: { enabled: boolean; windowMs: number; threshold: number };
   /** The publisher's defaults for a reader who set none: quiet hours (local), instant alerts a day (0: no cap). */
   attention: { quietHours: { start: number; end: number } | null; instantDailyCap: number };
+  /** Inbound bounces and complaints, and the reputation watch (src/deliverability). */
+  deliverability: {
+    listener: { host: string; port: number; maxBytes: number; ratePerMinute: number };
+    /** Where ARF complaint reports arrive (COMPLAINTS_ADDRESS, default complaints@BOUNCE_DOMAIN). */
+    complaintsAddress: string | undefined;
+    /** The last field of every Feedback-ID header (Gmail's SenderId). */
+    feedbackSenderId: string;
+    /** Rates as fractions (the environment gives percentages). */
+    complaintRateThreshold: number;
+    hardBounceRateThreshold: number;
+    windowMs: number;
+    windowDeliveries: number;
+    minDeliveries: number;
+    /** mail:check asks these DNS servers (host or host:port); empty: the system's. */
+    dnsServers: string[];
+  };
   admin: {
     /** How long a console session lasts after login. */
     sessionTtlMs: number;
@@ -134,6 +150,8 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
   if (dkimSet > 0 && dkimSet < 3) late.push({ key: 'DKIM_DOMAIN', message: 'DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY must be set together' });
   if (e.DKIM_PRIVATE_KEY && !dkimKey) late.push({ key: 'DKIM_PRIVATE_KEY', message: 'is neither a PEM private key nor a readable file' });
   if (!cron.validate(e.SCHEDULER_CRON)) late.push({ key: 'SCHEDULER_CRON', message: 'must be a cron expression such as "* * * * *"' });
+  // The listener accepts only the VERP return path and the complaints address, both made from it.
+  if (e.ROLES.includes('bounces') && !e.BOUNCE_DOMAIN) late.push({ key: 'BOUNCE_DOMAIN', message: 'is required when ROLES includes bounces' });
   if (late.length > 0) throw new ConfigError(late);
   const baseUrl = e.BASE_URL ?? `http://localhost:${e.PORT}`;
   const fromAddress = e.MAIL_FROM?.address ?? 'alerts@localhost';
@@ -207,6 +225,17 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     attention: {
       quietHours: e.QUIET_HOURS ? { start: Number(e.QUIET_HOURS.split('-')[0]), end: Number(e.QUIET_HOURS.split('-')[1]) } : null,
       instantDailyCap: e.INSTANT_DAILY_CAP,
+    },
+    deliverability: {
+      listener: { host: e.INBOUND_SMTP_HOST, port: e.INBOUND_SMTP_PORT, maxBytes: e.INBOUND_MAX_BYTES, ratePerMinute: e.INBOUND_RATE_LIMIT },
+      complaintsAddress: e.COMPLAINTS_ADDRESS ?? (e.BOUNCE_DOMAIN ? `complaints@${e.BOUNCE_DOMAIN}` : undefined),
+      feedbackSenderId: e.FEEDBACK_SENDER_ID ?? fromAddress.slice(fromAddress.lastIndexOf('@') + 1),
+      complaintRateThreshold: e.COMPLAINT_RATE_THRESHOLD / 100,
+      hardBounceRateThreshold: e.HARD_BOUNCE_RATE_THRESHOLD / 100,
+      windowMs: e.REPUTATION_WINDOW,
+      windowDeliveries: e.REPUTATION_WINDOW_DELIVERIES,
+      minDeliveries: e.REPUTATION_MIN_DELIVERIES,
+      dnsServers: e.DNS_SERVERS,
     },
     admin: {
       sessionTtlMs: e.ADMIN_SESSION_TTL,

@@ -65,7 +65,7 @@ const mailbox = z.string().transform((value, ctx) => {
   return { name: one.name.trim(), address: one.address };
 });
 
-export const ROLE_NAMES = ['web', 'worker'] as const;
+export const ROLE_NAMES = ['web', 'worker', 'bounces'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
 
 export const envSchema = z.object({
@@ -97,8 +97,8 @@ export const envSchema = z.object({
   DEFAULT_LANGUAGE: z.enum(LANGUAGES, { error: `must be one of ${LANGUAGES.join(', ')}` }).default('en'),
   ROLES: list('web,worker').pipe(
     z
-      .array(z.enum(ROLE_NAMES, { error: 'each role must be web or worker' }))
-      .min(1, { error: 'must name at least one role: web, worker' }),
+      .array(z.enum(ROLE_NAMES, { error: 'each role must be web, worker or bounces' }))
+      .min(1, { error: 'must name at least one role: web, worker, bounces' }),
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   JSON_BODY_LIMIT: z
@@ -148,6 +148,19 @@ export const envSchema = z.object({
     .regex(/^([01]?\d|2[0-3])-([01]?\d|2[0-3])$/, { error: 'must be START-END hours such as 22-7' })
     .optional(),
   INSTANT_DAILY_CAP: int(0, 0, 1000),
+  // The deliverability loop (src/deliverability): inbound bounces and complaints, reputation.
+  INBOUND_SMTP_HOST: z.string().min(1).default('0.0.0.0'),
+  INBOUND_SMTP_PORT: int(2525, 0, 65535),
+  INBOUND_MAX_BYTES: int(10_485_760, 1024, 104_857_600),
+  INBOUND_RATE_LIMIT: int(600, 1, 100000),
+  COMPLAINTS_ADDRESS: z.email({ error: 'must be an email address' }).optional(),
+  FEEDBACK_SENDER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be letters, digits, dots, dashes or underscores (no colon)' }).optional(),
+  COMPLAINT_RATE_THRESHOLD: z.coerce.number({ error: 'must be a percentage such as 0.1' }).gt(0).max(100).default(0.1),
+  HARD_BOUNCE_RATE_THRESHOLD: z.coerce.number({ error: 'must be a percentage such as 2' }).gt(0).max(100).default(2),
+  REPUTATION_WINDOW: duration('1d'),
+  REPUTATION_WINDOW_DELIVERIES: int(1000, 1, 10_000_000),
+  REPUTATION_MIN_DELIVERIES: int(100, 1, 10_000_000),
+  DNS_SERVERS: list(''),
   ADMIN_SESSION_TTL: duration('12h'),
   ADMIN_LOGIN_ATTEMPTS: int(5, 1, 1000),
 });

@@ -327,7 +327,26 @@ export interface BounceEventsTable {
   created_at: Timestamp;
 }
 
+export type InboundStatus = 'received' | 'processed' | 'unparseable' | 'ignored';
+
+/** A message the inbound SMTP listener accepted (src/deliverability). */
+export interface InboundMessagesTable {
+  id: Generated<number>;
+  received_at: Timestamp;
+  mail_from: string | null;
+  rcpt_to: Generated<string[]>;
+  remote_address: string | null;
+  size: number;
+  raw: Buffer | Uint8Array;
+  status: Generated<InboundStatus>;
+  report_kind: 'dsn' | 'arf' | null;
+  outcome: ColumnType<unknown, string | null | undefined, string | null>;
+  error: string | null;
+  processed_at: NullableTimestamp;
+}
+
 export interface Database {
+  inbound_messages: InboundMessagesTable;
   digest_runs: DigestRunsTable;
   bounce_events: BounceEventsTable;
   confirmation_requests: ConfirmationRequestsTable;

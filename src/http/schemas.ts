@@ -175,7 +175,7 @@ export const deliveriesQuerySchema = z.object({
 
 export const bounceSchema = z
   .strictObject({
-    email: z.string().max(254).optional().meta({ description: 'The bounced address, or the VERP return path bounces+<delivery>@BOUNCE_DOMAIN' }),
+    email: z.string().max(254).optional().meta({ description: 'The bounced address, or the VERP return path bounces+<delivery>-<signature>@BOUNCE_DOMAIN (or bounces+<delivery>@BOUNCE_DOMAIN)' }),
     messageId: z.string().max(300).optional().meta({ description: 'Message-ID of the bounced mail' }),
     type: z.enum(['hard', 'soft', 'complaint'], { error: 'must be hard, soft or complaint' }),
     detail: z.string().max(2000).optional(),

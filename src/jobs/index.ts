@@ -25,6 +25,23 @@ export function registerWorkerJobs(ctx: HandlerContext): void {
     schedule: ctx.config.digests.cron,
     run: () => ctx.services.scheduler.run('cron'),
   });
+  // The reputation watch also runs on every recorded report; this catches reports recorded while
+  // a check failed, and inbound mail a dead listener stored without reading.
+  ctx.jobs.register({
+    name: 'reputation.watch',
+    schedule: '* * * * *',
+    run: () => ctx.services.reputation.evaluate(),
+  });
+  ctx.jobs.register({
+    name: 'inbound.retry',
+    schedule: '*/5 * * * *',
+    run: () => ctx.services.inbound.processStale(),
+  });
+  ctx.jobs.register({
+    name: 'inbound.purge',
+    schedule: '41 3 * * *',
+    run: () => ctx.services.inbound.purgeOld(),
+  });
   ctx.jobs.register({
     name: 'admin-sessions.purge',
     schedule: '23 * * * *',

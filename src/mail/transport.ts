@@ -119,6 +119,16 @@ function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Headers the DKIM signature covers: nodemailer's default list (RFC 6376's, with both List-*
+ * headers) plus Feedback-ID, which Gmail only trusts when signed, and X-Delivery-Ref, which names
+ * the delivery in complaint reports.
+ */
+export const DKIM_SIGNED_HEADERS =
+  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:Content-ID:' +
+  'Content-Description:Resent-Date:Resent-From:Resent-Sender:Resent-To:Resent-Cc:Resent-Message-ID:In-Reply-To:References:' +
+  'List-Id:List-Help:List-Unsubscribe:List-Unsubscribe-Post:List-Subscribe:List-Post:List-Owner:List-Archive:Feedback-ID:X-Delivery-Ref';
+
 interface Relay {
   label: string;
   mailer: ReturnType<typeof nodemailer.createTransport>;
@@ -144,7 +154,7 @@ export function createSmtpTransport(opts: SmtpTransportOptions): MailTransport {
       ...(opts.timeouts?.connectionMs !== undefined ? { connectionTimeout: opts.timeouts.connectionMs } : {}),
       ...(opts.timeouts?.greetingMs !== undefined ? { greetingTimeout: opts.timeouts.greetingMs } : {}),
       ...(opts.timeouts?.socketMs !== undefined ? { socketTimeout: opts.timeouts.socketMs } : {}),
-      ...(opts.dkim ? { dkim: { ...opts.dkim } } : {}),
+      ...(opts.dkim ? { dkim: { headerFieldNames: DKIM_SIGNED_HEADERS, ...opts.dkim } } : {}),
     }),
   }));
 

@@ -32,15 +32,21 @@ export class BounceService {
     private readonly signer: LinkSigner,
     private readonly clock: Clock,
     private readonly bounceDomain: string | undefined,
+    /** Reads the signed VERP token `<id>-<mac>` (src/deliverability/verp.ts). */
+    private readonly verp?: { verify(token: string): number | undefined },
+    /** Told of every recorded report (the reputation watch re-evaluates). */
+    private readonly onRecorded?: (result: BounceResult) => Promise<void>,
   ) {}
 
   async record(input: BounceInput, actor: string): Promise<BounceResult> {
     const now = this.clock.now();
     let delivery: { id: number; toAddress: string | null; subscriberId: number | null } | undefined;
     if (input.messageId) delivery = await this.repos.deliveries.findByMessageId(input.messageId);
-    // A VERP return path names the delivery: bounces+<id>@BOUNCE_DOMAIN.
+    // A VERP return path names the delivery: bounces+<id>-<mac>@BOUNCE_DOMAIN (signed), or the
+    // bare id the API has always taken from its authenticated callers.
     const verpId = input.email && this.bounceDomain ? parseVerpAddress(input.email, this.bounceDomain) : null;
-    if (!delivery && verpId && /^\d+$/.test(verpId)) delivery = await this.repos.deliveries.findById(Number(verpId));
+    const verpDelivery = verpId ? (this.verp?.verify(verpId) ?? (/^\d+$/.test(verpId) ? Number(verpId) : undefined)) : undefined;
+    if (!delivery && verpDelivery !== undefined) delivery = await this.repos.deliveries.findById(verpDelivery);
     const address = verpId ? delivery?.toAddress : (input.email ?? delivery?.toAddress);
     if (!address) {
       throw new DomainError(404, 'not_found', input.messageId ? 'No delivery has this Message-ID (or its recipient was erased)' : 'No address to record the bounce for', [
@@ -50,7 +56,7 @@ export class BounceService {
     const normalized = normalizeEmail(address);
     const hash = this.signer.emailHash(normalized);
 
-    return this.repos.transaction(async (r) => {
+    const result = await this.repos.transaction(async (r) => {
       await r.bounces.record({ emailHash: hash, deliveryId: delivery?.id ?? null, kind: input.type, detail: input.detail?.slice(0, 1000) ?? null, now });
       let suppressed = false;
       let unsubscribed = 0;
@@ -81,5 +87,7 @@ export class BounceService {
       await r.audit.record({ actor, action: `bounce.${input.type}`, target: delivery ? `delivery:${delivery.id}` : null, details: { suppressed } });
       return { type: input.type, suppressed, unsubscribed, deliveryId: delivery?.id ?? null };
     });
+    await this.onRecorded?.(result);
+    return result;
   }
 }

@@ -14,6 +14,7 @@ import type { MailAddress } from '../mail/message.js';
 import type { I18nService } from '../i18n/service.js';
 import type { Messages } from '../i18n/translator.js';
 import { topicName } from '../repositories/topics.js';
+import { feedbackId } from '../deliverability/feedback-id.js';
 
 export interface ComposerOptions {
   baseUrl: string;
@@ -24,6 +25,10 @@ export interface ComposerOptions {
   bounceDomain?: string;
   unsubscribeMailto?: string;
   listId: string;
+  /** The signed VERP token of a delivery (src/deliverability/verp.ts); without it the bare id. */
+  verpToken?: (deliveryId: number) => string;
+  /** Gmail's SenderId, the last field of every Feedback-ID header. */
+  feedbackSenderId?: string;
   manageTtlMs: number;
   maxItems: number;
 }
@@ -106,15 +111,17 @@ export class MailComposer {
     };
   }
 
-  private envelope(delivery: Delivery, to: string) {
-    return {
-      from: this.opts.from,
-      to,
-      messageId: delivery.messageId,
-      deliveryId: String(delivery.id),
-      bounceDomain: this.opts.bounceDomain,
-      headers: { 'X-Delivery-Id': String(delivery.id) },
-    };
+  private envelope(delivery: Delivery, to: string, topics?: readonly string[]) {
+    const token = this.opts.verpToken?.(delivery.id);
+    const headers: Record<string, string> = { 'X-Delivery-Id': String(delivery.id) };
+    // A complaint report (ARF) returns the original headers but not the envelope: this names
+    // the delivery, signed, as the return path does for a bounce.
+    if (token) headers['X-Delivery-Ref'] = token;
+    if (this.opts.feedbackSenderId) {
+      const frequency = delivery.kind === 'digest' ? (delivery.payload as Partial<DigestPayload>).frequency : undefined;
+      headers['Feedback-ID'] = feedbackId({ kind: delivery.kind, frequency, topics, senderId: this.opts.feedbackSenderId });
+    }
+    return { from: this.opts.from, to, messageId: delivery.messageId, deliveryId: token ?? String(delivery.id), bounceDomain: this.opts.bounceDomain, headers };
   }
 
   private listHeaders(unsubscribeUrl: string, messages?: Messages) {
@@ -212,7 +219,7 @@ export class MailComposer {
     // List-Unsubscribe names the list (List-Id: every alert of this publisher), so the mail
     // client's one-click ends all of them (RFC 2369/8058: Gmail and Yahoo count mail after it
     // as spam). The per-topic links in the body stay per-topic.
-    return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, null, now), messages: common.messages };
+    return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, null, now), messages: common.messages, topics: sections.map((s) => s.topic.slug) };
   }
 
   private async composeDigest(delivery: Delivery, subscriber: Recipient, to: string, batch?: ComposeBatch): Promise<Composition> {
@@ -221,7 +228,7 @@ export class MailComposer {
     const lookups = batch && { topics: batch.topics, confirmations: batch.confirmations.get(subscriber.id) ?? new Map<number, Date | null>() };
     const digest = await this.renderDigest(subscriber, delivery.payload as DigestPayload, claimed, lookups);
     if (!digest) return { cancel: 'nothing left to send' };
-    return { message: buildMessage({ ...this.envelope(delivery, to), ...digest.rendered, ...this.listHeaders(digest.listUnsubscribe, digest.messages) }) };
+    return { message: buildMessage({ ...this.envelope(delivery, to, digest.topics), ...digest.rendered, ...this.listHeaders(digest.listUnsubscribe, digest.messages) }) };
   }
 
   /** Composes one delivery; with `batch` (from prepare()) a digest needs no query of its own. */
@@ -250,7 +257,7 @@ export class MailComposer {
           termsVersion: terms?.version ?? '',
           termsUrl: `${this.opts.baseUrl}/terms${terms ? `/${terms.version}` : ''}?lang=${common.lang}`,
         });
-        return { message: buildMessage({ ...this.envelope(delivery, delivery.toAddress), ...rendered }) };
+        return { message: buildMessage({ ...this.envelope(delivery, delivery.toAddress, topics.map((t) => t.slug)), ...rendered }) };
       }
       case 'manage-link': {
         const preferencesUrl = this.links.preferencesUrl(subscriber.id, now);

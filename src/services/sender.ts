@@ -18,6 +18,8 @@ export interface SenderOptions {
   ratePerSecond: number;
   /** Consecutive connection failures that pause the sender (default 3). */
   pauseAfterFailures?: number;
+  /** Asked before every claim: true while sending is held (the reputation watch, src/deliverability). */
+  hold?: () => Promise<boolean>;
 }
 
 /**
@@ -149,16 +151,22 @@ export class DeliverySender {
     const queue: { d: Delivery; batch: PreparedBatch }[] = [];
     const run: RunState = { held: 0, sent: [] };
     let exhausted = false;
+    let held = false;
     let failure: unknown;
     let refilling: Promise<void> | undefined;
     let flushing: Promise<void> = Promise.resolve();
 
-    const canClaim = () => !exhausted && failure === undefined && !signal?.aborted && this.clock.now().getTime() >= this.pausedUntil;
+    const canClaim = () => !exhausted && !held && failure === undefined && !signal?.aborted && this.clock.now().getTime() >= this.pausedUntil;
     const refill = (): Promise<void> =>
       (refilling ??= (async () => {
         try {
           const want = window - run.held;
           if (want <= 0 || !canClaim()) return;
+          // Held: claim nothing more; what is claimed already finishes (a hold is no crash).
+          if (this.opts.hold && (await this.opts.hold())) {
+            held = true;
+            return;
+          }
           const now = this.clock.now();
           const claimed = await this.repos.deliveries.claim(this.owner, now, new Date(now.getTime() + this.opts.leaseMs), want);
           if (claimed.length === 0) {

@@ -4,6 +4,7 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium, surveyTables } from '../helpers/browser.js';
 import { apiClient } from '../helpers/api.js';
+import type { SendingHold } from '../../src/deliverability/reputation.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 // The admin console in headless Debian Chromium, against the real app and database: log in,
@@ -268,6 +269,33 @@ describe.skipIf(!HAS_CHROMIUM)('admin console in Chromium', () => {
     } finally {
       await page.setViewportSize({ width: 1280, height: 900 });
     }
+  });
+
+  it('shows the Deliverability page, held and with kept inbound mail, and one message, without axe violations, fitting at 800 px', async () => {
+    const kept = await app.ctx.services.inbound.receive(Buffer.from(`Subject: not a report\r\nX-Long: ${'x'.repeat(600)}\r\n\r\nnot a report\r\n`), { mailFrom: null, rcptTo: ['complaints@bounces.example'], remoteAddress: '127.0.0.1' });
+    const hold: SendingHold = { reason: 'complaints', message: 'The complaint rate reached 0.5% over the last 1000 deliveries, above the 0.1% threshold: sending paused automatically.', rate: 0.005, threshold: 0.001, deliveries: 1000, since: app.clock.now().toISOString() };
+    await app.ctx.repos.settings.set('sending.hold', hold, app.clock.now());
+    const pages = ['/admin/deliverability', `/admin/deliverability/inbound/${kept.id}`];
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const path of pages) {
+        await page.goto(`${app.url}${path}`);
+        await page.locator('main h1').waitFor();
+        await axe(`${path} (${scheme})`);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    try {
+      await page.setViewportSize({ width: 800, height: 900 });
+      expect((await surveyTables(page, app.url, pages)).filter((p) => p.pageOverhang > 0 || p.tables.some((t) => !t.scrollable))).toEqual([]);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+    await page.goto(`${app.url}/admin/deliverability`);
+    await page.getByRole('button', { name: 'Resume sending' }).click();
+    await expect.poll(() => status().textContent()).toBe('Sending resumed: queued mail goes out with the next send run.');
+    expect(await app.ctx.services.reputation.hold()).toBeNull();
+    expect(problems).toEqual([]);
   });
 
   it('has no serious or critical axe violations on any console page, light and dark', async () => {

@@ -80,6 +80,12 @@ describe('DKIM', () => {
     expect(signed).toContain('list-unsubscribe');
     expect(signed).toContain('list-unsubscribe-post');
     expect(signed).toContain('from');
+    // Gmail's Feedback-ID (campaign:topic:kind:SenderId) counts only when signed.
+    expect(headerValues(fields, 'Feedback-ID')).toEqual(['digest-instant:japan:digest:news.example']);
+    expect(signed).toContain('feedback-id');
+    const forged = raw.replace('Feedback-ID: digest-instant:japan:digest:news.example', 'Feedback-ID: digest-instant:other:digest:news.example');
+    expect(forged).not.toBe(raw);
+    expect((await dkimVerify(Buffer.from(forged), { resolver: resolver as never })).results[0]!.status.result).not.toBe('pass');
 
     // A changed List-Unsubscribe-Post breaks the signature: the header really is covered.
     const tampered = raw.replace('List-Unsubscribe-Post: List-Unsubscribe=One-Click', 'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks');

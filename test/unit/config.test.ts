@@ -96,4 +96,22 @@ describe('configuration', () => {
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: ' ' }).http.port).toBe(3000);
   });
+
+  it('reads the deliverability settings: the bounces role needs a bounce domain, rates are percentages', () => {
+    expect(problemsOf({ ROLES: 'web,bounces' })).toEqual([{ key: 'BOUNCE_DOMAIN', message: 'is required when ROLES includes bounces' }]);
+    expect(problemsOf({ ROLES: 'mail' }).map((p) => p.key)).toEqual(['ROLES']);
+    const c = loadConfig({ ROLES: 'bounces', BOUNCE_DOMAIN: 'bounces.news.example', MAIL_FROM: 'alerts@news.example', COMPLAINT_RATE_THRESHOLD: '0.3' });
+    expect(c.roles).toEqual(['bounces']);
+    expect(c.deliverability).toMatchObject({
+      listener: { host: '0.0.0.0', port: 2525, maxBytes: 10_485_760, ratePerMinute: 600 },
+      complaintsAddress: 'complaints@bounces.news.example',
+      feedbackSenderId: 'news.example',
+      complaintRateThreshold: 0.003,
+      hardBounceRateThreshold: 0.02,
+      windowMs: 86_400_000,
+      windowDeliveries: 1000,
+    });
+    expect(loadConfig({ COMPLAINTS_ADDRESS: 'fbl@news.example' }).deliverability.complaintsAddress).toBe('fbl@news.example');
+    expect(problemsOf({ FEEDBACK_SENDER_ID: 'a:b', COMPLAINT_RATE_THRESHOLD: '0' }).map((p) => p.key)).toEqual(['COMPLAINT_RATE_THRESHOLD', 'FEEDBACK_SENDER_ID']);
+  });
 });

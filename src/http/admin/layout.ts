@@ -16,6 +16,7 @@ export const NAV = [
   ['wording', '/admin/wording', 'Wording'],
   ['deliveries', '/admin/deliveries', 'Deliveries'],
   ['suppressions', '/admin/suppressions', 'Suppressions'],
+  ['deliverability', '/admin/deliverability', 'Deliverability'],
   ['tokens', '/admin/tokens', 'API tokens'],
   ['audit', '/admin/audit', 'Audit log'],
 ] as const;
@@ -116,6 +117,8 @@ export const NOTICES: Record<string, string> = {
   retried: 'Failed deliveries are queued again.',
   'nothing-to-retry': 'There was nothing to retry.',
   'token-revoked': 'Token revoked.',
+  'sending-resumed': 'Sending resumed: queued mail goes out with the next send run.',
+  'not-held': 'Sending was not paused.',
   'logged-out': 'You are logged out.',
   expired: 'Your session has ended; please log in again.',
 };

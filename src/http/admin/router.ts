@@ -17,6 +17,7 @@ import { deliveryRoutes } from './pages/deliveries.js';
 import { miscRoutes } from './pages/misc.js';
 import { storyRoutes } from '../../stories/console.js';
 import { wordingRoutes } from '../../i18n/console.js';
+import { deliverabilityRoutes } from '../../deliverability/console.js';
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
@@ -153,6 +154,7 @@ export function adminRouter(ctx: HandlerContext): Router {
   subscriberRoutes(router, kit);
   termsRoutes(router, kit);
   deliveryRoutes(router, kit);
+  deliverabilityRoutes(router, kit);
   miscRoutes(router, kit);
 
   router.use((req, res) => {

@@ -21,7 +21,7 @@ export function dashboardRoutes(router: Router, kit: Kit): void {
   const { ctx } = kit;
 
   router.get('/', async (req, res) => {
-    const d = await ctx.services.adminStats.dashboard(30);
+    const [d, hold] = await Promise.all([ctx.services.adminStats.dashboard(30), ctx.services.reputation.hold()]);
     const charts = SERIES.map((s) => barChart({ id: `chart-${s.key}`, title: s.title, tone: s.tone, points: d.days.map((day) => ({ day: day.day, value: day[s.key] })) }));
     const feedState = (f: (typeof d.feeds)[number]) =>
       f.consecutiveFailures > 0
@@ -34,6 +34,7 @@ export function dashboardRoutes(router: Router, kit: Kit): void {
       title: 'Dashboard',
       section: 'dashboard',
       body: html`<h1>Dashboard</h1>
+${hold ? html`<p class="notice error-box" role="alert">Sending is paused: ${hold.message} <a href="/admin/deliverability">Deliverability</a></p>` : ''}
 <p class="muted">Last 30 days, ${d.from} to ${d.to} (UTC days).</p>
 
 <section aria-labelledby="h-readers">
