@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -7,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types.js';
 import { testEngine } from '../helpers/db.js';
-import { postgresBin, startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
+import { freePort, postgresBin, startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
 import { spawnService, waitFor200, type ServiceProcess } from '../helpers/process.js';
 import { ensureArticles, queueDeliveries, Sink, sleep, statusCounts, waitUntil } from '../helpers/sink.js';
 
@@ -24,14 +23,6 @@ const WORKERS = 3;
 const DELIVERIES = 5000;
 const runs = testEngine() === 'postgres' && postgresBin() !== undefined;
 if (testEngine() === 'postgres' && !runs) console.warn('db-outage: skipped, no PostgreSQL server binaries (initdb, pg_ctl) to run a server of its own');
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe.runIf(runs)('PostgreSQL stopped for 30 s while workers send and readers sign up', () => {
   let server: OwnPostgres;
