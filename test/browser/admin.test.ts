@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium, surveyTables } from '../helpers/browser.js';
+import { ARTIFACTS, CHROMIUM, HAS_CHROMIUM, launchChromium, seriousAxeViolations, surveyTables } from '../helpers/browser.js';
 import { apiClient } from '../helpers/api.js';
 import type { SendingHold } from '../../src/deliverability/reputation.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -13,7 +13,6 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 
 if (!HAS_CHROMIUM) console.warn(`test/browser: ${CHROMIUM} not found, admin console browser tests skipped (apt-get install -y chromium; .ci/run installs it)`);
 
-const AXE_SOURCE = HAS_CHROMIUM ? readFileSync(fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8') : '';
 const EMAIL = 'editor@example.com';
 const PASSWORD = 'a long enough password';
 
@@ -77,14 +76,20 @@ describe.skipIf(!HAS_CHROMIUM)('admin console in Chromium', () => {
   const sentSoFar = () => page.locator('dt', { hasText: /^Sent so far$/ }).locator('xpath=following-sibling::dd[1]').textContent();
 
   async function axe(label: string): Promise<void> {
-    // Evaluated through the DevTools protocol, so the page's CSP (no inline scripts) allows it.
-    await page.evaluate(AXE_SOURCE);
-    const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: unknown }[] }[] }> } }).axe;
-      const result = await axe.run(document, { resultTypes: ['violations'] });
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target) }));
-    });
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), label).toEqual([]);
+    expect(await seriousAxeViolations(page), label).toEqual([]);
+  }
+
+  /** axe on each page, light and dark; the page is left in the light scheme. */
+  async function axeEveryPage(pages: readonly string[]): Promise<void> {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const path of pages) {
+        await page.goto(`${app.url}${path}`);
+        await page.locator('main h1').waitFor();
+        await axe(`${path} (${scheme})`);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   }
 
   it('logs in with the keyboard, lands on the dashboard with its charts', async () => {
@@ -276,15 +281,7 @@ describe.skipIf(!HAS_CHROMIUM)('admin console in Chromium', () => {
     const hold: SendingHold = { reason: 'complaints', message: 'The complaint rate reached 0.5% over the last 1000 deliveries, above the 0.1% threshold: sending paused automatically.', rate: 0.005, threshold: 0.001, deliveries: 1000, since: app.clock.now().toISOString() };
     await app.ctx.repos.settings.set('sending.hold', hold, app.clock.now());
     const pages = ['/admin/deliverability', `/admin/deliverability/inbound/${kept.id}`];
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      for (const path of pages) {
-        await page.goto(`${app.url}${path}`);
-        await page.locator('main h1').waitFor();
-        await axe(`${path} (${scheme})`);
-      }
-    }
-    await page.emulateMedia({ colorScheme: 'light' });
+    await axeEveryPage(pages);
     try {
       await page.setViewportSize({ width: 800, height: 900 });
       expect((await surveyTables(page, app.url, pages)).filter((p) => p.pageOverhang > 0 || p.tables.some((t) => !t.scrollable))).toEqual([]);
@@ -323,15 +320,7 @@ describe.skipIf(!HAS_CHROMIUM)('admin console in Chromium', () => {
       '/admin/audit',
       '/admin/nope',
     ];
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      for (const path of pages) {
-        await page.goto(`${app.url}${path}`);
-        await page.locator('main h1').waitFor();
-        await axe(`${path} (${scheme})`);
-      }
-    }
-    await page.emulateMedia({ colorScheme: 'light' });
+    await axeEveryPage(pages);
     // A token is shown once, on the page that created it.
     await page.goto(`${app.url}/admin/tokens`);
     await page.getByLabel('Name').fill('CMS webhook');
