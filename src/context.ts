@@ -32,6 +32,7 @@ import { DigestAdminService } from './services/digest-admin.js';
 import { StoryService } from './stories/service.js';
 import { I18nService } from './i18n/service.js';
 import { loadCatalogues, Translator } from './i18n/translator.js';
+import { createWebhooks, type Webhooks } from './webhooks/index.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -55,6 +56,8 @@ export interface Services {
   system: SystemService;
   stories: StoryService;
   i18n: I18nService;
+  webhooks: Webhooks['service'];
+  webhookDeliverer: Webhooks['deliverer'];
 }
 
 /**
@@ -166,6 +169,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     coordination: database.coordination,
     attention: config.attention,
   });
+  const webhooks = createWebhooks(repos, clock, logger, config.webhooks);
   const services: Services = {
     tokens: new TokenService(repos, clock),
     topics,
@@ -221,6 +225,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     system: new SystemService(repos, database.engine),
     stories,
     i18n,
+    webhooks: webhooks.service,
+    webhookDeliverer: webhooks.deliverer,
   };
 
   let closed = false;
@@ -244,6 +250,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       await matcher.stop();
       await promptCounts.stop();
       await transport.close();
+      webhooks.close();
       await database.close();
     },
   };

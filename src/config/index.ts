@@ -61,6 +61,8 @@ export interface Config {
   stories: { enabled: boolean; windowMs: number; threshold: number };
   /** The publisher's defaults for a reader who set none: quiet hours (local), instant alerts a day (0: no cap). */
   attention: { quietHours: { start: number; end: number } | null; instantDailyCap: number };
+  /** Outgoing webhooks (src/webhooks): retry delays after each failed attempt, then the endpoint is disabled. */
+  webhooks: { allowPrivate: boolean; retryScheduleMs: number[]; timeoutMs: number; secretGraceMs: number; intervalSeconds: number; concurrency: number; leaseMs: number };
   admin: {
     /** How long a console session lasts after login. */
     sessionTtlMs: number;
@@ -207,6 +209,15 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
     attention: {
       quietHours: e.QUIET_HOURS ? { start: Number(e.QUIET_HOURS.split('-')[0]), end: Number(e.QUIET_HOURS.split('-')[1]) } : null,
       instantDailyCap: e.INSTANT_DAILY_CAP,
+    },
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE,
+      intervalSeconds: e.WEBHOOK_INTERVAL_SECONDS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      leaseMs: e.WEBHOOK_LEASE_SECONDS * 1000,
     },
     admin: {
       sessionTtlMs: e.ADMIN_SESSION_TTL,

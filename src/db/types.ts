@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { WebhookTables } from '../webhooks/tables.js';
 
 // Table types mirror migrations/. Columns with database defaults are Generated; timestamps are
 // written as Date or left to now().
@@ -327,7 +328,7 @@ export interface BounceEventsTable {
   created_at: Timestamp;
 }
 
-export interface Database {
+export interface Database extends WebhookTables {
   digest_runs: DigestRunsTable;
   bounce_events: BounceEventsTable;
   confirmation_requests: ConfirmationRequestsTable;
