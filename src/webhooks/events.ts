@@ -57,3 +57,9 @@ export function event<T extends WebhookEventType>(type: T, key: string, data: We
 }
 
 export const subscriberKey = (id: number) => `subscriber:${id}`;
+
+/** Events about a delivery are ordered with their subscriber's, else on their own. */
+const deliveryKey = (subscriberId: number | null, deliveryId: number | null) => (subscriberId ? subscriberKey(subscriberId) : `delivery:${deliveryId ?? 'none'}`);
+
+export const bounceEvent = (d: WebhookEventData<'delivery.bounced'>) => event('delivery.bounced', deliveryKey(d.subscriberId, d.deliveryId), d);
+export const complaintEvent = (d: WebhookEventData<'delivery.complained'>) => event('delivery.complained', deliveryKey(d.subscriberId, d.deliveryId), d);

@@ -9,7 +9,7 @@ import { WebhookDeliverer } from './worker.js';
 
 // Signed outgoing webhooks: the public face of src/webhooks for the context.
 
-export { WEBHOOK_EVENT_TYPES, event, subscriberKey, type NewWebhookEvent, type WebhookEventType } from './events.js';
+export { WEBHOOK_EVENT_TYPES, bounceEvent, complaintEvent, event, subscriberKey, type NewWebhookEvent, type WebhookEventType } from './events.js';
 
 /** Largest part of an endpoint's answer kept with an attempt. */
 export const RESPONSE_BODY_CAP = 4096;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/types.js';
 import type { NewWebhookEvent } from './events.js';
+import type { SignupWrite } from '../repositories/subscribers.js';
 
 // The webhook tables: endpoints, the outbox (events and one message per endpoint), attempts.
 // Events are written by services inside the transaction of the change they report, so a
@@ -177,7 +178,7 @@ export class WebhooksRepository {
    * statement wrote to (suppressed addresses write nothing, so they get no event either). Runs
    * in the signup's transaction, after it.
    */
-  async emitSignups(items: readonly { normalized: string; emailHash: string; topics: string[]; frequency: string; form: string; sourceUrl: string | null }[], now: Date): Promise<void> {
+  async emitSignups(items: readonly SignupWrite[], now: Date): Promise<void> {
     if (items.length === 0) return;
     const wanted = await this.db.selectFrom('webhook_endpoints').select('id').where('active', '=', true).where(sql<boolean>`'subscriber.signup_requested' = ANY (events)`).limit(1).executeTakeFirst();
     if (!wanted) return;
@@ -197,10 +198,36 @@ export class WebhooksRepository {
       events.push({
         type: 'subscriber.signup_requested',
         key: `subscriber:${s.id}`,
-        data: { subscriberId: s.id, email: s.email, topics: i.topics, frequency: i.frequency, language: s.language, form: i.form, sourceUrl: i.sourceUrl },
+        data: { subscriberId: s.id, email: s.email, topics: i.consent.topics, frequency: i.frequency, language: s.language, form: i.consent.form, sourceUrl: i.consent.sourceUrl },
       });
     }
     await this.emit(events, now);
+  }
+
+  /**
+   * 'delivery.sent' for the deliveries the sender just recorded as sent at `now` (in the same
+   * transaction as that record; rows another worker recorded are not this statement's).
+   */
+  async emitDeliveriesSent(ids: readonly number[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await sql`
+      WITH ev AS (
+        INSERT INTO webhook_events (id, type, subscriber_key, payload, created_at)
+        SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), 'delivery.sent',
+          coalesce('subscriber:' || d.subscriber_id, 'delivery:' || d.id),
+          jsonb_build_object('type', 'delivery.sent', 'timestamp', ${now.toISOString()}::text,
+            'data', jsonb_build_object('deliveryId', d.id, 'subscriberId', d.subscriber_id, 'kind', d.kind, 'messageId', d.message_id)),
+          ${now}
+        FROM deliveries d
+        WHERE d.id IN (${sql.join(ids)}) AND d.status = 'sent' AND d.sent_at = ${now}
+          AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.active AND 'delivery.sent' = ANY (e.events))
+        ORDER BY d.id
+        RETURNING seq, subscriber_key
+      )
+      INSERT INTO webhook_messages (event_seq, endpoint_id, subscriber_key, next_attempt_at, created_at)
+      SELECT ev.seq, e.id, ev.subscriber_key, ${now}, ${now}
+      FROM ev JOIN webhook_endpoints e ON e.active AND 'delivery.sent' = ANY (e.events)
+      ORDER BY ev.seq, e.id`.execute(this.db);
   }
 
   /** Erasure: the address leaves every stored event of the subscriber (delivered ones too). */

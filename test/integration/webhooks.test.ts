@@ -1,0 +1,366 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { apiClient } from '../helpers/api.js';
+import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
+import { readerFlows } from '../helpers/flows.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { createWebhooks, event, WEBHOOK_EVENT_TYPES } from '../../src/webhooks/index.js';
+import type { Resolver } from '../../src/webhooks/address-guard.js';
+import { WebhookHttpClient } from '../../src/webhooks/http-client.js';
+
+// Signed outgoing webhooks end to end: real changes through the API and the reader's pages,
+// the outbox, the worker's deliverer, and a real HTTP receiver on loopback that verifies every
+// signature with the standardwebhooks package.
+
+let smtp: TestSmtpServer;
+let app: TestApp;
+let admin: Awaited<ReturnType<typeof apiClient>>;
+const receivers: WebhookReceiver[] = [];
+
+async function receiver(): Promise<WebhookReceiver> {
+  const r = new WebhookReceiver();
+  await r.start();
+  receivers.push(r);
+  return r;
+}
+
+/** An endpoint for `r` wanting `events`; the receiver learns its secret. */
+async function endpoint(r: WebhookReceiver, events: readonly string[] = WEBHOOK_EVENT_TYPES): Promise<number> {
+  const res = await admin.post('/api/v1/webhooks', { url: r.url, events, description: 'test receiver' });
+  expect(res.status).toBe(201);
+  r.secrets.push(res.body.secret);
+  return res.body.webhook.id;
+}
+
+const deliver = () => app.ctx.services.webhookDeliverer.runOnce();
+
+/** Emits test events through the outbox, as a service would in its transaction. */
+async function emit(list: { key: string; n: number }[]): Promise<void> {
+  await app.ctx.repos.transaction((r) =>
+    r.webhooks.emit(list.map(({ key, n }) => event('subscription.changed', key, { subscriberId: n, email: `s${n}@example.com`, subscriptions: [], source: `seq-${n}` })), app.clock.now()),
+  );
+}
+
+async function deactivateAll(): Promise<void> {
+  for (const e of await app.ctx.services.webhooks.list()) if (e.active) await admin.patch(`/api/v1/webhooks/${e.id}`, { active: false });
+}
+
+beforeAll(async () => {
+  smtp = await startSmtpServer();
+  app = await startTestApp({
+    SMTP_URL: smtp.url,
+    SIGNUP_RATE_LIMIT: '1000',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_RETRY_SCHEDULE: '1s,2s,4s',
+    WEBHOOK_LEASE_SECONDS: '5',
+    WEBHOOK_SECRET_GRACE: '3s',
+  });
+  admin = await apiClient(app);
+  for (const slug of ['japan', 'nato']) await admin.post('/api/v1/topics', { slug, name: slug, query: slug });
+});
+afterAll(async () => {
+  await app?.close();
+  await smtp?.close();
+  for (const r of receivers) await r.stop();
+});
+
+describe('the webhooks API', () => {
+  it('creates with a secret shown once, lists, changes and deletes; bad input is a 400, no token a 401', async () => {
+    const r = await receiver();
+    const created = await admin.post('/api/v1/webhooks', { url: r.url, events: ['article.matched'], description: 'CRM' });
+    expect(created.status).toBe(201);
+    expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const id = created.body.webhook.id;
+    expect(created.body.webhook).toMatchObject({ url: r.url, events: ['article.matched'], description: 'CRM', active: true, disabledReason: null });
+    const one = await admin.get(`/api/v1/webhooks/${id}`);
+    expect(one.status).toBe(200);
+    expect(JSON.stringify(one.body)).not.toContain(created.body.secret);
+    expect(JSON.stringify((await admin.get('/api/v1/webhooks')).body)).not.toContain('whsec_');
+    const patched = await admin.patch(`/api/v1/webhooks/${id}`, { events: ['delivery.sent', 'delivery.bounced'], active: false });
+    expect(patched.body.webhook).toMatchObject({ events: ['delivery.sent', 'delivery.bounced'], active: false });
+
+    const bad = await admin.post('/api/v1/webhooks', { url: 'ftp://x.example/', events: ['nope'] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['events.0', 'url']);
+    expect((await admin.patch(`/api/v1/webhooks/${id}`, {})).status).toBe(400);
+    expect((await fetch(`${app.url}/api/v1/webhooks`)).status).toBe(401);
+
+    expect((await admin.delete(`/api/v1/webhooks/${id}`)).status).toBe(204);
+    expect((await admin.get(`/api/v1/webhooks/${id}`)).status).toBe(404);
+    const audit = await app.ctx.repos.audit.recent(20);
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['webhook.create', 'webhook.update', 'webhook.delete']));
+  });
+});
+
+describe('every event type, once per change, signed', () => {
+  it('follows two readers and an article through the lifecycle; erasure scrubs the address', async () => {
+    const r = await receiver();
+    const id = await endpoint(r);
+    const flows = readerFlows(app, smtp);
+
+    // A signs up and confirms; B signs up and declines.
+    await flows.signup({ email: 'a@example.com', topics: ['japan'] });
+    await flows.signup({ email: 'b@example.com', topics: ['nato'] });
+    const mails = await flows.sendQueued();
+    const mailTo = (to: string) => mails.find((m) => flows.recipient(m) === to)!;
+    expect((await fetch(flows.linkTo(mailTo('a@example.com'), '/confirm/')!, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(flows.linkTo(mailTo('b@example.com'), '/decline/')!, { method: 'POST' })).status).toBe(200);
+    const a = (await app.ctx.repos.subscribers.findByEmail('a@example.com'))!;
+    const b = (await app.ctx.repos.subscribers.findByEmail('b@example.com'))!;
+
+    // A adds a topic, an article matches, A leaves; B's address bounces, A complains, A is erased.
+    const meta = { ip: null, userAgent: null };
+    await app.ctx.services.preferences.updatePreferences(a, { topics: ['japan', 'nato'], frequencies: {}, timeZone: 'UTC', digestHour: 8, digestWeekday: 1, snooze: { kind: 'keep' } }, meta);
+    const article = await admin.post('/api/v1/articles', { url: 'https://news.example/japan-1', title: 'Japan today', body: 'japan news' });
+    expect(article.body.matchedTopics).toEqual(['japan']);
+    await app.ctx.services.preferences.unsubscribeAll(a, 'preferences', meta);
+    expect((await admin.post('/api/v1/bounces', { email: 'b@example.com', type: 'hard', detail: '550 no such user' })).status).toBe(200);
+    expect((await admin.post('/api/v1/bounces', { email: 'a@example.com', type: 'complaint' })).status).toBe(200);
+    expect((await admin.delete(`/api/v1/subscribers/${a.id}`)).status).toBe(204);
+
+    await deliver();
+    const got = r.received;
+    expect(r.duplicates()).toBe(0);
+    expect(got.every((w) => w.verifiedWith.length === 1)).toBe(true);
+    expect(got.map((w) => w.payload.type).sort()).toEqual(
+      [
+        'subscriber.signup_requested', 'subscriber.signup_requested', 'delivery.sent', 'delivery.sent', 'subscriber.confirmed', 'subscriber.declined',
+        'subscription.changed', 'article.matched', 'subscriber.unsubscribed', 'delivery.bounced', 'delivery.complained', 'subscriber.erased',
+      ].sort(),
+    );
+    expect(new Set(got.map((w) => w.payload.type))).toEqual(new Set(WEBHOOK_EVENT_TYPES));
+    // One subscriber's events in the order they happened.
+    const ofA = got.filter((w) => w.payload.data.subscriberId === a.id).map((w) => w.payload.type);
+    expect(ofA).toEqual(['subscriber.signup_requested', 'delivery.sent', 'subscriber.confirmed', 'subscription.changed', 'subscriber.unsubscribed', 'delivery.complained', 'subscriber.erased']);
+    // Erasure: A's address is in none of them; B's is where it belongs.
+    expect(got.some((w) => w.body.includes('a@example.com'))).toBe(false);
+    expect(got.find((w) => w.payload.type === 'subscriber.erased')!.payload.data).toEqual({ subscriberId: a.id });
+    expect(got.find((w) => w.payload.type === 'subscriber.declined')!.payload.data).toEqual({ subscriberId: b.id, email: 'b@example.com', topics: ['nato'] });
+    expect(got.find((w) => w.payload.type === 'delivery.bounced')!.payload.data).toMatchObject({ subscriberId: b.id, bounceType: 'hard', suppressed: true });
+    expect(got.find((w) => w.payload.type === 'subscription.changed')!.payload.data.subscriptions).toEqual([
+      { topic: 'japan', status: 'active', frequency: 'daily' },
+      { topic: 'nato', status: 'active', frequency: 'daily' },
+    ]);
+    expect(got.find((w) => w.payload.type === 'article.matched')!.payload.data).toMatchObject({ url: 'https://news.example/japan-1', topics: ['japan'] });
+
+    // Nothing more to send; a second run delivers nothing twice.
+    await deliver();
+    expect(r.received.length).toBe(got.length);
+    const { attempts, counts } = await app.ctx.services.webhooks.activity(id);
+    expect(counts).toEqual({ delivered: 12 });
+    expect(attempts.every((x) => x.ok && x.statusCode === 200 && x.responseBody === 'ok')).toBe(true);
+    await deactivateAll();
+  });
+
+  it('writes nothing for a rolled-back change', async () => {
+    const r = await receiver();
+    await endpoint(r, ['subscription.changed']);
+    const count = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM webhook_events`.execute(app.db.db)).rows[0]!.n);
+    const before = await count();
+    await expect(
+      app.ctx.repos.transaction(async (t) => {
+        await t.webhooks.emit([event('subscription.changed', 'subscriber:999', { subscriberId: 999, email: null, subscriptions: [], source: 'test' })], app.clock.now());
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(await count()).toBe(before);
+    await deliver();
+    expect(r.received).toHaveLength(0);
+    await deactivateAll();
+  });
+});
+
+describe('delivery', () => {
+  it('a receiver answering 500 then 200 gets the event after a retry, with the same webhook-id', async () => {
+    const r = await receiver();
+    const id = await endpoint(r, ['subscription.changed']);
+    const seen = new Set<string>();
+    r.respond = (w) => (seen.has(w.id) ? 200 : (seen.add(w.id), 500));
+    await emit([{ key: 'subscriber:1', n: 1 }]);
+    await deliver();
+    expect(r.received).toHaveLength(1);
+    await deliver(); // not due yet
+    expect(r.received).toHaveLength(1);
+    app.clock.advance(1000);
+    await deliver();
+    expect(r.received).toHaveLength(2);
+    expect(r.received[0]!.id).toBe(r.received[1]!.id);
+    expect(r.received.every((w) => w.verifiedWith.length === 1)).toBe(true);
+    const { attempts, counts } = await app.ctx.services.webhooks.activity(id);
+    expect(attempts.map((a) => [a.attempt, a.statusCode, a.ok]).reverse()).toEqual([[1, 500, false], [2, 200, true]]);
+    expect(attempts.at(-1)!.responseBody).toBe('no (500)');
+    expect(counts).toEqual({ delivered: 1 });
+    await deactivateAll();
+  });
+
+  it('a receiver down for a while gets everything, each subscriber in order, once it is back', async () => {
+    const r = await receiver();
+    await endpoint(r, ['subscription.changed']);
+    await r.stop();
+    const keys = ['subscriber:11', 'subscriber:12', 'subscriber:13'];
+    for (let n = 0; n < 4; n++) await emit(keys.map((key, k) => ({ key, n: k * 100 + n })));
+    await deliver(); // refused: the first of each subscriber fails, the rest wait behind it
+    app.clock.advance(1000);
+    await deliver();
+    await r.start();
+    app.clock.advance(2000);
+    await deliver();
+    expect(r.unique()).toHaveLength(12);
+    for (const [k] of keys.entries()) {
+      expect(r.unique().filter((w) => Math.floor(w.payload.data.subscriberId / 100) === k).map((w) => w.payload.data.subscriberId % 100)).toEqual([0, 1, 2, 3]);
+    }
+    expect(r.duplicates()).toBe(0);
+    await deactivateAll();
+  });
+
+  it('after every retry fails the endpoint is disabled with the reason; enabling it resumes in order', async () => {
+    const r = await receiver();
+    const id = await endpoint(r, ['subscription.changed']);
+    r.respond = () => 503;
+    await emit([{ key: 'subscriber:21', n: 1 }]);
+    await emit([{ key: 'subscriber:21', n: 2 }]);
+    for (const wait of [0, 1000, 2000, 4000]) {
+      app.clock.advance(wait);
+      await deliver();
+    }
+    expect(r.received.map((w) => w.payload.data.subscriberId)).toEqual([1, 1, 1, 1]);
+    const disabled = (await admin.get(`/api/v1/webhooks/${id}`)).body.webhook;
+    expect(disabled.active).toBe(false);
+    expect(disabled.disabledReason).toBe('4 attempts failed; last: HTTP 503');
+    app.clock.advance(60_000);
+    await deliver();
+    expect(r.received).toHaveLength(4);
+
+    r.respond = () => 200;
+    const resumed = await admin.patch(`/api/v1/webhooks/${id}`, { active: true });
+    expect(resumed.body.webhook).toMatchObject({ active: true, disabledReason: null });
+    await deliver();
+    expect(r.received.slice(4).map((w) => w.payload.data.subscriberId)).toEqual([1, 2]);
+    await deactivateAll();
+  });
+
+  it('a worker that dies mid-delivery loses nothing: its claims return after the lease', async () => {
+    const r = await receiver();
+    const id = await endpoint(r, ['subscription.changed']);
+    await emit(Array.from({ length: 20 }, (_, n) => ({ key: `subscriber:${300 + n}`, n })));
+    // The dead worker claimed ten, posted five of them, and never recorded anything.
+    const now = app.clock.now();
+    const held = await app.ctx.repos.webhooks.claim('dead-worker', now, new Date(now.getTime() + 5000), 10);
+    expect(held).toHaveLength(10);
+    for (const m of held.slice(0, 5)) {
+      await fetch(r.url, { method: 'POST', headers: { 'webhook-id': m.eventId, 'webhook-timestamp': '0', 'webhook-signature': 'v1,x' }, body: m.body });
+    }
+    await deliver();
+    expect(r.unique()).toHaveLength(15);
+    app.clock.advance(6000);
+    await deliver();
+    expect(r.unique()).toHaveLength(20);
+    expect(r.duplicates()).toBe(5);
+    expect((await app.ctx.services.webhooks.activity(id)).counts).toEqual({ delivered: 20 });
+    await deactivateAll();
+  });
+
+  it('a replay sends the event again with its webhook-id', async () => {
+    const r = await receiver();
+    const id = await endpoint(r, ['subscription.changed']);
+    await emit([{ key: 'subscriber:40', n: 40 }]);
+    await deliver();
+    const [message] = (await app.ctx.services.webhooks.activity(id)).messages;
+    await app.ctx.services.webhooks.replay(id, message!.id, 'test');
+    await deliver();
+    expect(r.received.map((w) => w.id)).toEqual([message!.eventId, message!.eventId]);
+    await deactivateAll();
+  });
+
+  it('a rotated secret: both signatures during the grace period, only the new one after it', async () => {
+    const r = await receiver();
+    const id = await endpoint(r, ['subscription.changed']);
+    const rotated = await admin.post(`/api/v1/webhooks/${id}/rotate-secret`);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.webhook.previousSecretValidUntil).not.toBeNull();
+    r.secrets.push(rotated.body.secret);
+    await emit([{ key: 'subscriber:50', n: 1 }]);
+    await deliver();
+    expect(r.received[0]!.signature.split(' ')).toHaveLength(2);
+    expect(r.received[0]!.verifiedWith).toEqual(r.secrets);
+    app.clock.advance(4000);
+    await emit([{ key: 'subscriber:50', n: 2 }]);
+    await deliver();
+    expect(r.received[1]!.verifiedWith).toEqual([rotated.body.secret]);
+    await deactivateAll();
+  });
+});
+
+describe('where webhooks may go', () => {
+  const fakeDns: Resolver = (host, cb) => {
+    const table: Record<string, string> = { 'metadata.test': '169.254.169.254', 'loopback.test': '127.0.0.1', 'mixed.test': '127.0.0.1' };
+    const extra = host === 'mixed.test' ? [{ address: 'fe80::1', family: 6 }] : [];
+    if (table[host]) return cb(null, [{ address: table[host]!, family: 4 }, ...extra]);
+    cb(Object.assign(new Error(`${host} not found`), { code: 'ENOTFOUND' }), []);
+  };
+
+  it('link-local is refused at creation even with WEBHOOK_ALLOW_PRIVATE, names resolving to it too', async () => {
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/', 'http://[::ffff:169.254.169.254]/', 'http://[fe80::abcd%25eth0]/']) {
+      const res = await admin.post('/api/v1/webhooks', { url, events: ['article.matched'] });
+      expect(res.status, url).toBe(400);
+      expect(res.body.error.issues[0].path).toBe('url');
+    }
+    const hooks = createWebhooks(app.ctx.repos, app.clock, app.ctx.logger, app.config.webhooks, fakeDns);
+    await expect(hooks.service.create({ url: 'http://metadata.test/', events: ['article.matched'] }, 'test')).rejects.toMatchObject({ status: 400 });
+    await expect(hooks.service.create({ url: 'http://mixed.test/', events: ['article.matched'] }, 'test')).rejects.toMatchObject({ status: 400 });
+    hooks.close();
+  });
+
+  it('without the flag, loopback and private addresses are refused at creation and again at connect time', async () => {
+    const r = await receiver();
+    const strict = createWebhooks(app.ctx.repos, app.clock, app.ctx.logger, { ...app.config.webhooks, allowPrivate: false });
+    for (const url of [r.url, `http://localhost:${r.port}/`, 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/']) {
+      await expect(strict.service.create({ url, events: ['subscription.changed'] }, 'test'), url).rejects.toMatchObject({ status: 400, issues: [{ path: 'url' }] });
+    }
+    // One saved while the flag was on (or an old row) is refused when the worker connects.
+    const id = await endpoint(r, ['subscription.changed']);
+    await emit([{ key: 'subscriber:60', n: 1 }]);
+    await strict.deliverer.runOnce();
+    expect(r.received).toHaveLength(0);
+    const [attempt] = (await app.ctx.services.webhooks.activity(id)).attempts;
+    expect(attempt!.error).toMatch(/^refused: 127\.0\.0\.1 is a loopback or private address/);
+    strict.close();
+    await deactivateAll();
+  });
+
+  it('at connect time the address DNS gives is checked: a name resolving to link-local is refused, to loopback with the flag is used', async () => {
+    const r = await receiver();
+    const client = new WebhookHttpClient({ timeoutMs: 2000, allowPrivate: true, maxBodyBytes: 100, resolve: fakeDns });
+    const refused = await client.post(`http://metadata.test:${r.port}/hook`, {}, '{}');
+    expect(refused).toMatchObject({ ok: false, statusCode: null });
+    expect(refused.error).toMatch(/^refused: 169\.254\.169\.254 is a link-local address/);
+    expect((await client.post(`http://mixed.test:${r.port}/hook`, {}, '{}')).error).toMatch(/^refused: fe80::1/);
+    const used = await client.post(`http://loopback.test:${r.port}/hook`, { 'webhook-id': 'msg_1' }, '{}');
+    expect(used).toMatchObject({ ok: true, statusCode: 200 });
+    expect(r.received.map((w) => w.id)).toEqual(['msg_1']);
+    client.close();
+  });
+
+  it('no redirect is followed, a slow receiver times out, a large answer is capped', async () => {
+    const http = await import('node:http');
+    const server = http.createServer((req, res) => {
+      if (req.url === '/redirect') return res.writeHead(307, { location: 'http://169.254.169.254/' }).end();
+      if (req.url === '/slow') return setTimeout(() => res.end('late'), 3000);
+      res.end('x'.repeat(100_000));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const client = new WebhookHttpClient({ timeoutMs: 500, allowPrivate: true, maxBodyBytes: 4096 });
+    expect(await client.post(`${base}/redirect`, {}, '{}')).toMatchObject({ ok: false, statusCode: 307, error: 'redirect to http://169.254.169.254/ not followed' });
+    const slow = await client.post(`${base}/slow`, {}, '{}');
+    expect(slow).toMatchObject({ ok: false, error: 'timed out after 500 ms' });
+    expect(slow.durationMs).toBeLessThan(1500);
+    const big = await client.post(`${base}/big`, {}, '{}');
+    expect(big.ok).toBe(true);
+    expect(big.responseBody).toHaveLength(4096);
+    client.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
