@@ -8,6 +8,7 @@ import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { createWebhooks, event, WEBHOOK_EVENT_TYPES } from '../../src/webhooks/index.js';
 import type { Resolver } from '../../src/webhooks/address-guard.js';
 import { WebhookHttpClient } from '../../src/webhooks/http-client.js';
+import { ConsoleClient } from '../helpers/console.js';
 
 // Signed outgoing webhooks end to end: real changes through the API and the reader's pages,
 // the outbox, the worker's deliverer, and a real HTTP receiver on loopback that verifies every
@@ -289,6 +290,48 @@ describe('delivery', () => {
     await deliver();
     expect(r.received[1]!.verifiedWith).toEqual([rotated.body.secret]);
     await deactivateAll();
+  });
+});
+
+describe('the console', () => {
+  it('adds an endpoint (secret shown once), shows each attempt with its answer, replays one, pauses and deletes', async () => {
+    const r = await receiver();
+    await app.ctx.services.admin.createAdmin('hooks@example.com', 'correct horse battery staple', 'test');
+    const c = new ConsoleClient(app.url);
+    await c.login('hooks@example.com', 'correct horse battery staple');
+    expect((await c.get('/admin/webhooks')).text).toContain('href="/admin/webhooks"');
+    const bad = await c.post('/admin/webhooks', { url: 'http://169.254.169.254/', events: ['subscription.changed'] });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('link-local');
+    const added = await c.post('/admin/webhooks', { url: r.url, description: 'warehouse', events: ['subscription.changed'] });
+    expect(added.status).toBe(200);
+    const secret = /whsec_[A-Za-z0-9+/=]+/.exec(added.text)![0];
+    r.secrets.push(secret);
+    const id = (await app.ctx.services.webhooks.list()).find((e) => e.url === r.url)!.id;
+    expect((await c.get(`/admin/webhooks/${id}`)).text).not.toContain(secret);
+
+    r.respond = (w) => (r.received.filter((x) => x.id === w.id).length === 1 ? 502 : 200);
+    await emit([{ key: 'subscriber:70', n: 1 }]);
+    await deliver();
+    app.clock.advance(1000);
+    await deliver();
+    const page = (await c.get(`/admin/webhooks/${id}`)).text;
+    expect(page).toContain('failed 502');
+    expect(page).toContain('no (502)');
+    expect(page).toMatch(/delivered 200/);
+    const messageId = /name="messageId" value="(\d+)"/.exec(page)![1]!;
+    const replayed = await c.post(`/admin/webhooks/${id}/replay`, { messageId });
+    expect(replayed.status).toBe(303);
+    await deliver();
+    expect(r.received.map((w) => w.id)).toEqual([r.received[0]!.id, r.received[0]!.id, r.received[0]!.id]);
+    expect(r.received.every((w) => w.verifiedWith.length === 1)).toBe(true);
+
+    const rotated = await c.post(`/admin/webhooks/${id}/rotate`);
+    expect(rotated.text).toMatch(/New secret[\s\S]*whsec_/);
+    expect((await c.post(`/admin/webhooks/${id}/active`, { active: 'false' })).status).toBe(303);
+    expect((await app.ctx.services.webhooks.get(id)).active).toBe(false);
+    expect((await c.post(`/admin/webhooks/${id}/delete`)).location).toBe('/admin/webhooks?done=webhook-deleted');
+    expect((await app.ctx.services.webhooks.list()).some((e) => e.id === id)).toBe(false);
   });
 });
 

@@ -17,6 +17,7 @@ import { deliveryRoutes } from './pages/deliveries.js';
 import { miscRoutes } from './pages/misc.js';
 import { storyRoutes } from '../../stories/console.js';
 import { wordingRoutes } from '../../i18n/console.js';
+import { webhookRoutes } from '../../webhooks/console.js';
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
@@ -150,6 +151,7 @@ export function adminRouter(ctx: HandlerContext): Router {
   contentRoutes(router, kit);
   storyRoutes(router, kit);
   wordingRoutes(router, kit);
+  webhookRoutes(router, kit);
   subscriberRoutes(router, kit);
   termsRoutes(router, kit);
   deliveryRoutes(router, kit);
