@@ -284,6 +284,18 @@ export class WebhooksRepository {
       .execute();
   }
 
+  /** Claimed but never posted (the worker is stopping): back to the queue, the attempt not counted. */
+  async release(ids: readonly number[], owner: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('webhook_messages')
+      .set({ status: 'pending', lease_owner: null, lease_expires_at: null, attempts: sql<number>`greatest(attempts - 1, 0)` })
+      .where('id', 'in', ids)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'sending')
+      .execute();
+  }
+
   async recordAttempts(list: readonly NewAttempt[], now: Date): Promise<void> {
     if (list.length === 0) return;
     await this.db

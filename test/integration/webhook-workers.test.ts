@@ -97,8 +97,9 @@ describe.runIf(testEngine() === 'postgres')('webhook workers on PostgreSQL', () 
     console.log(`webhooks: SIGKILL after ${atKill} of ${total}; all delivered; ${receiver.duplicates()} arrived twice`);
     expect(unique).toHaveLength(total);
     expect(receiver.received.every((w) => w.verifiedWith.length === 1)).toBe(true);
-    // The killed worker held at most one claim batch (concurrency × 8).
-    expect(receiver.duplicates()).toBeLessThanOrEqual(32);
+    // The killed worker held at most two claim batches (concurrency × 8 each: one being posted,
+    // the next claimed ahead).
+    expect(receiver.duplicates()).toBeLessThanOrEqual(64);
     for (let s = 0; s < SUBSCRIBERS; s++) {
       expect(unique.filter((w) => w.payload.data.subscriberId === s).map((w) => w.payload.data.source)).toEqual(['0', '1', '2', '3']);
     }
