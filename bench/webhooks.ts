@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const secret = newSecret();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   try {
-    const endpoint = await ctx.repos.webhooks.createEndpoint({ url: receiver.url, description: 'bench', events: ['subscription.changed'], active: true, secret, now: BENCH_NOW });
+    const endpoint = await ctx.repos.webhooks.endpoints.create({ url: receiver.url, description: 'bench', events: ['subscription.changed'], active: true, secret, now: BENCH_NOW });
     const data = (n: number) => ({ subscriberId: n % SUBSCRIBERS, email: `reader-${n % SUBSCRIBERS}@example.com`, subscriptions: [{ topic: 'japan', status: 'active', frequency: 'daily' as const }], source: 'preferences' });
     const emitRound = async (from: number, n: number) => {
       for (let i = 0; i < n; i += 1000) {

@@ -3,25 +3,13 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/types.js';
 import type { NewWebhookEvent } from './events.js';
 import type { SignupWrite } from '../repositories/subscribers.js';
+import { WebhookEndpointsRepository } from './endpoints-repository.js';
+
+export type { WebhookEndpoint } from './endpoints-repository.js';
 
 // The webhook tables: endpoints, the outbox (events and one message per endpoint), attempts.
 // Events are written by services inside the transaction of the change they report, so a
 // rolled-back change leaves no event and a committed one always has its messages.
-
-export interface WebhookEndpoint {
-  id: number;
-  url: string;
-  description: string;
-  events: string[];
-  active: boolean;
-  disabledReason: string | null;
-  disabledAt: Date | null;
-  secret: string;
-  previousSecret: string | null;
-  previousSecretExpiresAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
 
 export interface ClaimedMessage {
   id: number;
@@ -68,86 +56,16 @@ export interface WebhookAttempt {
   createdAt: Date;
 }
 
-const ENDPOINT_COLUMNS = ['id', 'url', 'description', 'events', 'active', 'disabled_reason', 'disabled_at', 'secret', 'previous_secret', 'previous_secret_expires_at', 'created_at', 'updated_at'] as const;
-
-type EndpointRow = { id: number; url: string; description: string; events: string[]; active: boolean; disabled_reason: string | null; disabled_at: Date | null; secret: string; previous_secret: string | null; previous_secret_expires_at: Date | null; created_at: Date; updated_at: Date };
-
-const toEndpoint = (r: EndpointRow): WebhookEndpoint => ({
-  id: r.id, url: r.url, description: r.description, events: r.events, active: r.active, disabledReason: r.disabled_reason, disabledAt: r.disabled_at,
-  secret: r.secret, previousSecret: r.previous_secret, previousSecretExpiresAt: r.previous_secret_expires_at, createdAt: r.created_at, updatedAt: r.updated_at,
-});
-
 /** A stable, unguessable message id (the webhook-id header). */
 export const newEventId = () => `msg_${randomBytes(16).toString('base64url')}`;
 
 export class WebhooksRepository {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  // ---------------------------------------------------------------- endpoints
-
-  async createEndpoint(e: { url: string; description: string; events: string[]; active: boolean; secret: string; now: Date }): Promise<WebhookEndpoint> {
-    const row = await this.db
-      .insertInto('webhook_endpoints')
-      .values({ url: e.url, description: e.description, events: e.events, active: e.active, secret: e.secret, created_at: e.now, updated_at: e.now })
-      .returning(ENDPOINT_COLUMNS)
-      .executeTakeFirstOrThrow();
-    return toEndpoint(row);
+  constructor(private readonly db: Kysely<Database>) {
+    this.endpoints = new WebhookEndpointsRepository(db);
   }
 
-  async findEndpoint(id: number): Promise<WebhookEndpoint | undefined> {
-    const row = await this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('id', '=', id).executeTakeFirst();
-    return row && toEndpoint(row);
-  }
-
-  async listEndpoints(): Promise<WebhookEndpoint[]> {
-    return (await this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).orderBy('id').execute()).map(toEndpoint);
-  }
-
-  async endpointsByIds(ids: readonly number[]): Promise<Map<number, WebhookEndpoint>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('id', 'in', ids).execute();
-    return new Map(rows.map((r) => [r.id, toEndpoint(r)]));
-  }
-
-  async updateEndpoint(
-    id: number,
-    c: { url?: string; description?: string; events?: string[]; active?: boolean; secret?: string; previousSecret?: string | null; previousSecretExpiresAt?: Date | null; now: Date },
-  ): Promise<WebhookEndpoint | undefined> {
-    const row = await this.db
-      .updateTable('webhook_endpoints')
-      .set({
-        ...(c.url !== undefined && { url: c.url }),
-        ...(c.description !== undefined && { description: c.description }),
-        ...(c.events !== undefined && { events: c.events }),
-        ...(c.active !== undefined && { active: c.active }),
-        // re-enabling clears the reason it was disabled for
-        ...(c.active === true && { disabled_reason: null, disabled_at: null }),
-        ...(c.secret !== undefined && { secret: c.secret }),
-        ...(c.previousSecret !== undefined && { previous_secret: c.previousSecret }),
-        ...(c.previousSecretExpiresAt !== undefined && { previous_secret_expires_at: c.previousSecretExpiresAt }),
-        updated_at: c.now,
-      })
-      .where('id', '=', id)
-      .returning(ENDPOINT_COLUMNS)
-      .executeTakeFirst();
-    return row && toEndpoint(row);
-  }
-
-  /** Re-enabled endpoints start their waiting messages afresh, in order, now. */
-  async restartMessages(endpointId: number, now: Date): Promise<void> {
-    await this.db.updateTable('webhook_messages').set({ attempts: 0, next_attempt_at: now }).where('endpoint_id', '=', endpointId).where('status', '=', 'pending').execute();
-  }
-
-  /** Disables an endpoint with the reason shown in the console; only if still active. */
-  async disableEndpoint(id: number, reason: string, now: Date): Promise<boolean> {
-    const r = await this.db.updateTable('webhook_endpoints').set({ active: false, disabled_reason: reason, disabled_at: now, updated_at: now }).where('id', '=', id).where('active', '=', true).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
-  }
-
-  async deleteEndpoint(id: number): Promise<boolean> {
-    const r = await this.db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
-  }
+  /** The endpoints (their own table, written by WebhookService). */
+  readonly endpoints: WebhookEndpointsRepository;
 
   // ---------------------------------------------------------------- the outbox
 
@@ -273,23 +191,21 @@ export class WebhooksRepository {
     await this.db.updateTable('webhook_messages').set({ status: 'delivered', lease_owner: null, lease_expires_at: null, last_error: null, delivered_at: now }).where('id', 'in', ids).where('status', '=', 'sending').execute();
   }
 
-  /** Back to the queue for a later attempt, only while this worker holds the lease. */
-  async retryLater(id: number, owner: string, r: { nextAttemptAt: Date; error: string }): Promise<void> {
-    await this.db
-      .updateTable('webhook_messages')
-      .set({ status: 'pending', lease_owner: null, lease_expires_at: null, next_attempt_at: r.nextAttemptAt, last_error: r.error.slice(0, 1000) })
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .where('status', '=', 'sending')
-      .execute();
-  }
-
-  /** Claimed but never posted (the worker is stopping): back to the queue, the attempt not counted. */
-  async release(ids: readonly number[], owner: string): Promise<void> {
+  /**
+   * Back to the queue, only while this worker holds the lease: after a failed attempt (with its
+   * error, at `nextAttemptAt`), or claimed and never posted (the worker is stopping; the attempt
+   * is not counted).
+   */
+  async requeue(ids: readonly number[], owner: string, r: { failed: { error: string; nextAttemptAt: Date } } | { unposted: true }): Promise<void> {
     if (ids.length === 0) return;
     await this.db
       .updateTable('webhook_messages')
-      .set({ status: 'pending', lease_owner: null, lease_expires_at: null, attempts: sql<number>`greatest(attempts - 1, 0)` })
+      .set({
+        status: 'pending',
+        lease_owner: null,
+        lease_expires_at: null,
+        ...('failed' in r ? { next_attempt_at: r.failed.nextAttemptAt, last_error: r.failed.error.slice(0, 1000) } : { attempts: sql<number>`greatest(attempts - 1, 0)` }),
+      })
       .where('id', 'in', ids)
       .where('lease_owner', '=', owner)
       .where('status', '=', 'sending')
@@ -347,5 +263,4 @@ export class WebhooksRepository {
   }
 }
 
-/** A new signing secret in the Standard Webhooks format: whsec_ + base64 of 32 random bytes. */
-export const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+export { newSecret } from './endpoints-repository.js';

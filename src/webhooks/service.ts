@@ -47,7 +47,7 @@ export class WebhookService {
     const now = this.clock.now();
     const secret = newSecret();
     const endpoint = await this.repos.transaction(async (r) => {
-      const e = await r.webhooks.createEndpoint({ url: input.url, description: input.description ?? '', events: [...new Set(input.events)], active: input.active ?? true, secret, now });
+      const e = await r.webhooks.endpoints.create({ url: input.url, description: input.description ?? '', events: [...new Set(input.events)], active: input.active ?? true, secret, now });
       await r.audit.record({ actor, action: 'webhook.create', target: `webhook:${e.id}`, details: { url: e.url, events: e.events } });
       return e;
     });
@@ -55,11 +55,11 @@ export class WebhookService {
   }
 
   list(): Promise<WebhookEndpoint[]> {
-    return this.repos.webhooks.listEndpoints();
+    return this.repos.webhooks.endpoints.list();
   }
 
   async get(id: number): Promise<WebhookEndpoint> {
-    const e = await this.repos.webhooks.findEndpoint(id);
+    const e = await this.repos.webhooks.endpoints.find(id);
     if (!e) throw notFound(`Webhook ${id}`);
     return e;
   }
@@ -69,10 +69,10 @@ export class WebhookService {
     if (input.url !== undefined) await this.checkUrl(input.url);
     const now = this.clock.now();
     return this.repos.transaction(async (r) => {
-      const before = await r.webhooks.findEndpoint(id);
+      const before = await r.webhooks.endpoints.find(id);
       if (!before) throw notFound(`Webhook ${id}`);
-      const e = (await r.webhooks.updateEndpoint(id, { ...input, ...(input.events && { events: [...new Set(input.events)] }), now }))!;
-      if (input.active === true && !before.active) await r.webhooks.restartMessages(id, now);
+      const e = (await r.webhooks.endpoints.update(id, { ...input, ...(input.events && { events: [...new Set(input.events)] }), now }))!;
+      if (input.active === true && !before.active) await r.webhooks.endpoints.restartMessages(id, now);
       await r.audit.record({ actor, action: 'webhook.update', target: `webhook:${id}`, details: { ...input } });
       return e;
     });
@@ -80,7 +80,7 @@ export class WebhookService {
 
   async remove(id: number, actor: string): Promise<void> {
     await this.repos.transaction(async (r) => {
-      if (!(await r.webhooks.deleteEndpoint(id))) throw notFound(`Webhook ${id}`);
+      if (!(await r.webhooks.endpoints.delete(id))) throw notFound(`Webhook ${id}`);
       await r.audit.record({ actor, action: 'webhook.delete', target: `webhook:${id}` });
     });
   }
@@ -91,9 +91,9 @@ export class WebhookService {
     const secret = newSecret();
     const previousValidUntil = new Date(now.getTime() + this.opts.secretGraceMs);
     const endpoint = await this.repos.transaction(async (r) => {
-      const before = await r.webhooks.findEndpoint(id);
+      const before = await r.webhooks.endpoints.find(id);
       if (!before) throw notFound(`Webhook ${id}`);
-      const e = (await r.webhooks.updateEndpoint(id, { secret, previousSecret: before.secret, previousSecretExpiresAt: previousValidUntil, now }))!;
+      const e = (await r.webhooks.endpoints.update(id, { secret, previousSecret: before.secret, previousSecretExpiresAt: previousValidUntil, now }))!;
       await r.audit.record({ actor, action: 'webhook.rotate-secret', target: `webhook:${id}` });
       return e;
     });

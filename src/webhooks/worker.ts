@@ -70,7 +70,7 @@ export class WebhookDeliverer {
           if (claimed.length === 0) break;
         }
         if (signal?.aborted) {
-          await this.repos.webhooks.release(claimed.map((m) => m.id), this.owner);
+          await this.repos.webhooks.requeue(claimed.map((m) => m.id), this.owner, { unposted: true });
           break;
         }
         stats.claimed += claimed.length;
@@ -82,7 +82,7 @@ export class WebhookDeliverer {
       }
     } finally {
       // A claim made ahead and not used goes back, the attempt not counted.
-      if (next) await next.then((left) => this.repos.webhooks.release(left.map((m) => m.id), this.owner)).catch(() => {});
+      if (next) await next.then((left) => this.repos.webhooks.requeue(left.map((m) => m.id), this.owner, { unposted: true })).catch(() => {});
       await recording.catch(() => {});
     }
     await recording;
@@ -92,7 +92,7 @@ export class WebhookDeliverer {
 
   /** POSTs a claimed batch, `concurrency` at a time, with each endpoint as it is now. */
   private async postAll(claimed: ClaimedMessage[]): Promise<Posted[]> {
-    const endpoints = await this.repos.webhooks.endpointsByIds([...new Set(claimed.map((m) => m.endpointId))]);
+    const endpoints = await this.repos.webhooks.endpoints.byIds([...new Set(claimed.map((m) => m.endpointId))]);
     const posted: Posted[] = [];
     let i = 0;
     const lane = async () => {
@@ -125,13 +125,13 @@ export class WebhookDeliverer {
         // Every retry used up (~24 h by default): stop sending to it; its messages wait, in
         // order, for the endpoint to be enabled again.
         const reason = `${m.attempts} attempts failed; last: ${error}`.slice(0, 500);
-        if (await this.repos.webhooks.disableEndpoint(m.endpointId, reason, now)) {
+        if (await this.repos.webhooks.endpoints.disable(m.endpointId, reason, now)) {
           stats.disabled++;
           this.logger.warn({ webhook: m.endpointId, reason }, 'webhook endpoint disabled');
         }
-        await this.repos.webhooks.retryLater(m.id, this.owner, { nextAttemptAt: now, error });
+        await this.repos.webhooks.requeue([m.id], this.owner, { failed: { nextAttemptAt: now, error } });
       } else {
-        await this.repos.webhooks.retryLater(m.id, this.owner, { nextAttemptAt: new Date(now.getTime() + delay), error });
+        await this.repos.webhooks.requeue([m.id], this.owner, { failed: { nextAttemptAt: new Date(now.getTime() + delay), error } });
         stats.retried++;
       }
     }

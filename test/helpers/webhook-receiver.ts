@@ -1,6 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { expect } from 'vitest';
+import type { TestApp } from './app.js';
+import type { apiClient } from './api.js';
+import { event, WEBHOOK_EVENT_TYPES } from '../../src/webhooks/index.js';
 
 export interface ReceivedWebhook {
   id: string;
@@ -82,4 +86,40 @@ export class WebhookReceiver {
   duplicates(): number {
     return this.received.length - this.unique().length;
   }
+}
+
+export type WebhookTestKit = ReturnType<typeof webhookTestKit>;
+
+/** What the webhook tests do over and over, against one test app. */
+export function webhookTestKit(app: TestApp, admin: Awaited<ReturnType<typeof apiClient>>) {
+  const receivers: WebhookReceiver[] = [];
+  return {
+    async receiver(): Promise<WebhookReceiver> {
+      const r = new WebhookReceiver();
+      await r.start();
+      receivers.push(r);
+      return r;
+    },
+    /** An endpoint for `r` wanting `events`; the receiver learns its secret. */
+    async endpoint(r: WebhookReceiver, events: readonly string[] = WEBHOOK_EVENT_TYPES): Promise<number> {
+      const res = await admin.post('/api/v1/webhooks', { url: r.url, events, description: 'test receiver' });
+      expect(res.status).toBe(201);
+      r.secrets.push(res.body.secret);
+      return res.body.webhook.id;
+    },
+    deliver: () => app.ctx.services.webhookDeliverer.runOnce(),
+    /** Emits test events through the outbox, as a service would in its transaction. */
+    async emit(list: { key: string; n: number }[]): Promise<void> {
+      await app.ctx.repos.transaction((r) =>
+        r.webhooks.emit(list.map(({ key, n }) => event('subscription.changed', key, { subscriberId: n, email: `s${n}@example.com`, subscriptions: [], source: `seq-${n}` })), app.clock.now()),
+      );
+    },
+    /** Each test's endpoints end paused, so the next test's runs deliver only to its own. */
+    async deactivateAll(): Promise<void> {
+      for (const e of await app.ctx.services.webhooks.list()) if (e.active) await admin.patch(`/api/v1/webhooks/${e.id}`, { active: false });
+    },
+    async close(): Promise<void> {
+      for (const r of receivers) await r.stop();
+    },
+  };
 }

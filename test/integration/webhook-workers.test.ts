@@ -67,7 +67,7 @@ describe.runIf(testEngine() === 'postgres')('webhook workers on PostgreSQL', () 
       await sleep(5);
       return 200;
     };
-    const endpoint = await repos.webhooks.createEndpoint({ url: receiver.url, description: '', events: ['subscription.changed'], active: true, secret, now: new Date() });
+    const endpoint = await repos.webhooks.endpoints.create({ url: receiver.url, description: '', events: ['subscription.changed'], active: true, secret, now: new Date() });
     for (let n = 0; n < PER_SUBSCRIBER; n++) {
       await repos.transaction((r) =>
         r.webhooks.emit(

@@ -4,10 +4,8 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { apiClient } from '../helpers/api.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import { readerFlows } from '../helpers/flows.js';
-import { WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { createWebhooks, event, WEBHOOK_EVENT_TYPES } from '../../src/webhooks/index.js';
-import type { Resolver } from '../../src/webhooks/address-guard.js';
-import { WebhookHttpClient } from '../../src/webhooks/http-client.js';
+import { webhookTestKit, type WebhookReceiver, type WebhookTestKit } from '../helpers/webhook-receiver.js';
+import { event, WEBHOOK_EVENT_TYPES } from '../../src/webhooks/index.js';
 import { ConsoleClient } from '../helpers/console.js';
 
 // Signed outgoing webhooks end to end: real changes through the API and the reader's pages,
@@ -17,35 +15,12 @@ import { ConsoleClient } from '../helpers/console.js';
 let smtp: TestSmtpServer;
 let app: TestApp;
 let admin: Awaited<ReturnType<typeof apiClient>>;
-const receivers: WebhookReceiver[] = [];
-
-async function receiver(): Promise<WebhookReceiver> {
-  const r = new WebhookReceiver();
-  await r.start();
-  receivers.push(r);
-  return r;
-}
-
-/** An endpoint for `r` wanting `events`; the receiver learns its secret. */
-async function endpoint(r: WebhookReceiver, events: readonly string[] = WEBHOOK_EVENT_TYPES): Promise<number> {
-  const res = await admin.post('/api/v1/webhooks', { url: r.url, events, description: 'test receiver' });
-  expect(res.status).toBe(201);
-  r.secrets.push(res.body.secret);
-  return res.body.webhook.id;
-}
-
-const deliver = () => app.ctx.services.webhookDeliverer.runOnce();
-
-/** Emits test events through the outbox, as a service would in its transaction. */
-async function emit(list: { key: string; n: number }[]): Promise<void> {
-  await app.ctx.repos.transaction((r) =>
-    r.webhooks.emit(list.map(({ key, n }) => event('subscription.changed', key, { subscriberId: n, email: `s${n}@example.com`, subscriptions: [], source: `seq-${n}` })), app.clock.now()),
-  );
-}
-
-async function deactivateAll(): Promise<void> {
-  for (const e of await app.ctx.services.webhooks.list()) if (e.active) await admin.patch(`/api/v1/webhooks/${e.id}`, { active: false });
-}
+let kit: WebhookTestKit;
+const receiver = () => kit.receiver();
+const endpoint = (r: WebhookReceiver, events?: readonly string[]) => kit.endpoint(r, events);
+const deliver = () => kit.deliver();
+const emit = (list: { key: string; n: number }[]) => kit.emit(list);
+const deactivateAll = () => kit.deactivateAll();
 
 beforeAll(async () => {
   smtp = await startSmtpServer();
@@ -58,12 +33,13 @@ beforeAll(async () => {
     WEBHOOK_SECRET_GRACE: '3s',
   });
   admin = await apiClient(app);
+  kit = webhookTestKit(app, admin);
   for (const slug of ['japan', 'nato']) await admin.post('/api/v1/topics', { slug, name: slug, query: slug });
 });
 afterAll(async () => {
   await app?.close();
   await smtp?.close();
-  for (const r of receivers) await r.stop();
+  await kit?.close();
 });
 
 describe('the webhooks API', () => {
@@ -335,75 +311,3 @@ describe('the console', () => {
   });
 });
 
-describe('where webhooks may go', () => {
-  const fakeDns: Resolver = (host, cb) => {
-    const table: Record<string, string> = { 'metadata.test': '169.254.169.254', 'loopback.test': '127.0.0.1', 'mixed.test': '127.0.0.1' };
-    const extra = host === 'mixed.test' ? [{ address: 'fe80::1', family: 6 }] : [];
-    if (table[host]) return cb(null, [{ address: table[host]!, family: 4 }, ...extra]);
-    cb(Object.assign(new Error(`${host} not found`), { code: 'ENOTFOUND' }), []);
-  };
-
-  it('link-local is refused at creation even with WEBHOOK_ALLOW_PRIVATE, names resolving to it too', async () => {
-    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/', 'http://[::ffff:169.254.169.254]/', 'http://[fe80::abcd%25eth0]/']) {
-      const res = await admin.post('/api/v1/webhooks', { url, events: ['article.matched'] });
-      expect(res.status, url).toBe(400);
-      expect(res.body.error.issues[0].path).toBe('url');
-    }
-    const hooks = createWebhooks(app.ctx.repos, app.clock, app.ctx.logger, app.config.webhooks, fakeDns);
-    await expect(hooks.service.create({ url: 'http://metadata.test/', events: ['article.matched'] }, 'test')).rejects.toMatchObject({ status: 400 });
-    await expect(hooks.service.create({ url: 'http://mixed.test/', events: ['article.matched'] }, 'test')).rejects.toMatchObject({ status: 400 });
-    hooks.close();
-  });
-
-  it('without the flag, loopback and private addresses are refused at creation and again at connect time', async () => {
-    const r = await receiver();
-    const strict = createWebhooks(app.ctx.repos, app.clock, app.ctx.logger, { ...app.config.webhooks, allowPrivate: false });
-    for (const url of [r.url, `http://localhost:${r.port}/`, 'http://10.1.2.3/', 'http://192.168.0.1/', 'http://[::1]/']) {
-      await expect(strict.service.create({ url, events: ['subscription.changed'] }, 'test'), url).rejects.toMatchObject({ status: 400, issues: [{ path: 'url' }] });
-    }
-    // One saved while the flag was on (or an old row) is refused when the worker connects.
-    const id = await endpoint(r, ['subscription.changed']);
-    await emit([{ key: 'subscriber:60', n: 1 }]);
-    await strict.deliverer.runOnce();
-    expect(r.received).toHaveLength(0);
-    const [attempt] = (await app.ctx.services.webhooks.activity(id)).attempts;
-    expect(attempt!.error).toMatch(/^refused: 127\.0\.0\.1 is a loopback or private address/);
-    strict.close();
-    await deactivateAll();
-  });
-
-  it('at connect time the address DNS gives is checked: a name resolving to link-local is refused, to loopback with the flag is used', async () => {
-    const r = await receiver();
-    const client = new WebhookHttpClient({ timeoutMs: 2000, allowPrivate: true, maxBodyBytes: 100, resolve: fakeDns });
-    const refused = await client.post(`http://metadata.test:${r.port}/hook`, {}, '{}');
-    expect(refused).toMatchObject({ ok: false, statusCode: null });
-    expect(refused.error).toMatch(/^refused: 169\.254\.169\.254 is a link-local address/);
-    expect((await client.post(`http://mixed.test:${r.port}/hook`, {}, '{}')).error).toMatch(/^refused: fe80::1/);
-    const used = await client.post(`http://loopback.test:${r.port}/hook`, { 'webhook-id': 'msg_1' }, '{}');
-    expect(used).toMatchObject({ ok: true, statusCode: 200 });
-    expect(r.received.map((w) => w.id)).toEqual(['msg_1']);
-    client.close();
-  });
-
-  it('no redirect is followed, a slow receiver times out, a large answer is capped', async () => {
-    const http = await import('node:http');
-    const server = http.createServer((req, res) => {
-      if (req.url === '/redirect') return res.writeHead(307, { location: 'http://169.254.169.254/' }).end();
-      if (req.url === '/slow') return setTimeout(() => res.end('late'), 3000);
-      res.end('x'.repeat(100_000));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const client = new WebhookHttpClient({ timeoutMs: 500, allowPrivate: true, maxBodyBytes: 4096 });
-    expect(await client.post(`${base}/redirect`, {}, '{}')).toMatchObject({ ok: false, statusCode: 307, error: 'redirect to http://169.254.169.254/ not followed' });
-    const slow = await client.post(`${base}/slow`, {}, '{}');
-    expect(slow).toMatchObject({ ok: false, error: 'timed out after 500 ms' });
-    expect(slow.durationMs).toBeLessThan(1500);
-    const big = await client.post(`${base}/big`, {}, '{}');
-    expect(big.ok).toBe(true);
-    expect(big.responseBody).toHaveLength(4096);
-    client.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-});
