@@ -42,17 +42,11 @@ export interface WebhookMessageView {
   deliveredAt: Date | null;
 }
 
-export interface WebhookAttempt {
+/** An attempt as the console shows it. */
+export interface WebhookAttempt extends Omit<NewAttempt, 'endpointId'> {
   id: number;
-  messageId: number;
   eventId: string;
   type: string;
-  attempt: number;
-  ok: boolean;
-  statusCode: number | null;
-  error: string | null;
-  responseBody: string | null;
-  durationMs: number;
   createdAt: Date;
 }
 
