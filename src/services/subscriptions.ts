@@ -101,7 +101,7 @@ export class SubscriptionService {
     const write = (items: readonly SignupWrite[]) =>
       repos.transaction(async (r) => {
         await r.subscribers.requestSignups(items, this.mailQuota);
-        await r.webhooks.emitSignups(items, items[0]!.now);
+        if (items.length > 0) await r.webhooks.emitSignups(items, items[0]!.now);
       });
     this.signups = new GroupCommit(write, {
       maxBatch: 100,

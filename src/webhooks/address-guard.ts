@@ -35,11 +35,30 @@ export class ForbiddenAddressError extends Error {
   }
 }
 
-/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is judged as the IPv4 address it maps. */
+/** The eight 16-bit groups of an IPv6 address (a dotted IPv4 tail counts as two). */
+function groups(address: string): number[] {
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  const part = (p: string | undefined) =>
+    (p ? p.split(':') : []).flatMap((g) => (g.includes('.') ? ((o) => [(o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!])(g.split('.').map(Number)) : [parseInt(g, 16)]));
+  const h = part(head);
+  const t = part(tail);
+  return tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
+}
+
+// IPv6 forms that carry an IPv4 address a gateway may reach: mapped (::ffff:0:0/96, which
+// BlockList already judges as IPv4), NAT64's well-known prefix (64:ff9b::/96) and the old
+// compatible form (::/96). Those are judged as the IPv4 address they carry.
+const embedsIpv4 = new BlockList();
+embedsIpv4.addSubnet('64:ff9b::', 96, 'ipv6');
+embedsIpv4.addSubnet('::', 96, 'ipv6');
+
 function unmap(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (m) return { address: m[1]!, family: 'ipv4' };
-  return { address, family: isIP(address) === 6 ? 'ipv6' : 'ipv4' };
+  if (isIP(address) !== 6) return { address, family: 'ipv4' };
+  if (embedsIpv4.check(address, 'ipv6') && address !== '::' && address !== '::1') {
+    const g = groups(address);
+    return { address: [g[6]! >> 8, g[6]! & 255, g[7]! >> 8, g[7]! & 255].join('.'), family: 'ipv4' };
+  }
+  return { address, family: 'ipv6' };
 }
 
 /** Why an IP address is refused, or undefined when it may be used. */

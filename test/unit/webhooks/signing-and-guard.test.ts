@@ -36,14 +36,14 @@ describe('Standard Webhooks signatures', () => {
 
 describe('the address guard', () => {
   it('refuses link-local always, private and loopback unless allowed, and lets public addresses through', () => {
-    for (const ip of ['169.254.169.254', '169.254.0.1', 'fe80::1', 'febf::1', '::ffff:169.254.169.254']) {
+    for (const ip of ['169.254.169.254', '169.254.0.1', 'fe80::1', 'febf::1', '::ffff:169.254.169.254', '::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe', '64:ff9b::169.254.169.254', '::169.254.169.254']) {
       expect(forbiddenReason(ip, true)?.reason, ip).toBe('link-local');
     }
-    for (const ip of ['127.0.0.1', '127.5.5.5', '10.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', '::ffff:127.0.0.1']) {
+    for (const ip of ['127.0.0.1', '127.5.5.5', '10.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '64:ff9b::10.0.0.1']) {
       expect(forbiddenReason(ip, false)?.reason, ip).toBe('private');
       expect(forbiddenReason(ip, true), ip).toBeUndefined();
     }
     for (const ip of ['224.0.0.1', '255.255.255.255', 'ff02::1']) expect(forbiddenReason(ip, true)?.reason, ip).toBe('reserved');
-    for (const ip of ['93.184.216.34', '172.32.0.1', '2606:4700::1111', '8.8.8.8']) expect(forbiddenReason(ip, false), ip).toBeUndefined();
+    for (const ip of ['93.184.216.34', '172.32.0.1', '2606:4700::1111', '8.8.8.8', '64:ff9b::808:808', '::ffff:8.8.8.8']) expect(forbiddenReason(ip, false), ip).toBeUndefined();
   });
 });
