@@ -20,7 +20,7 @@ export const WEBHOOK_EVENT_TYPES = [
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 const subscriberId = z.number().int().meta({ description: 'The subscriber (stable until erasure)' });
-const email = z.string().nullable().meta({ description: "The address; null once the subscriber was erased (erasure scrubs it from events not yet delivered)" });
+const email = z.string().nullable().meta({ description: "The address; null once the subscriber was erased (erasure scrubs it from every stored event)" });
 const topics = z.array(z.string()).meta({ description: 'Topic slugs' });
 
 export const eventDataSchemas = {
@@ -36,7 +36,7 @@ export const eventDataSchemas = {
     source: z.string().meta({ description: 'preferences, admin or api' }),
   }).meta({ description: 'Topics or frequencies changed in the preference centre' }),
   'subscriber.unsubscribed': z.object({ subscriberId, email, topics, channel: z.string().meta({ description: 'email, one-click, preferences, admin, complaint …' }) }).meta({ description: 'Subscriptions ended (the topics that ended)' }),
-  'subscriber.erased': z.object({ subscriberId }).meta({ description: 'The subscriber was erased; no address is sent, and earlier undelivered events lose theirs' }),
+  'subscriber.erased': z.object({ subscriberId }).meta({ description: 'The subscriber was erased: no address is sent, and the stored earlier events lose theirs (those not yet delivered go without it)' }),
   'delivery.sent': z.object({ deliveryId: z.number().int(), subscriberId: subscriberId.nullable(), kind: z.string(), messageId: z.string() }).meta({ description: 'A mail was accepted by the SMTP relay' }),
   'delivery.bounced': z.object({ deliveryId: z.number().int().nullable(), subscriberId: subscriberId.nullable(), bounceType: z.enum(['hard', 'soft']), detail: z.string().nullable(), suppressed: z.boolean() }).meta({ description: 'A bounce was recorded (a hard one suppresses the address)' }),
   'delivery.complained': z.object({ deliveryId: z.number().int().nullable(), subscriberId: subscriberId.nullable(), unsubscribedTopics: topics }).meta({ description: 'A spam complaint: the address is suppressed and unsubscribed' }),

@@ -4,14 +4,14 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { signatureHeaders } from './signer.js';
 import type { PostResult, WebhookHttpClient } from './http-client.js';
-import type { ClaimedMessage, WebhookEndpoint } from './repository.js';
+import type { ClaimedMessage } from './repository.js';
 
 export interface DelivererOptions {
   /** Delay after each failed attempt; once they are used up the endpoint is disabled. */
   retryScheduleMs: number[];
   leaseMs: number;
   concurrency: number;
-  /** Most messages claimed and not yet recorded at once (default concurrency × 8). */
+  /** Messages one claim takes (default concurrency × 8); a run holds at most two claims. */
   window?: number;
 }
 

@@ -65,6 +65,10 @@ describe('the webhooks API', () => {
 
     expect((await admin.delete(`/api/v1/webhooks/${id}`)).status).toBe(204);
     expect((await admin.get(`/api/v1/webhooks/${id}`)).status).toBe(404);
+    const doc = (await (await fetch(`${app.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown>; webhooks: Record<string, { post: { requestBody: unknown } }> };
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/webhooks', '/api/v1/webhooks/{id}', '/api/v1/webhooks/{id}/rotate-secret']));
+    expect(JSON.stringify(doc.webhooks['subscriber.erased']!.post.requestBody)).toContain('WebhookEvent_subscriber_erased');
     const audit = await app.ctx.repos.audit.recent(20);
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['webhook.create', 'webhook.update', 'webhook.delete']));
   });
