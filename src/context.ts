@@ -37,6 +37,7 @@ import { DeliverabilityRepository } from './deliverability/repository.js';
 import { ReputationService } from './deliverability/reputation.js';
 import { InboundMailService } from './deliverability/inbound.js';
 import { registerDeliverabilityMetrics } from './deliverability/metrics.js';
+import { createWebhooks, type Webhooks } from './webhooks/index.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -62,6 +63,8 @@ export interface Services {
   i18n: I18nService;
   inbound: InboundMailService;
   reputation: ReputationService;
+  webhooks: Webhooks['service'];
+  webhookDeliverer: Webhooks['deliverer'];
 }
 
 /**
@@ -184,6 +187,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     coordination: database.coordination,
     attention: config.attention,
   });
+  const webhooks = createWebhooks(repos, clock, logger, config.webhooks);
   const services: Services = {
     tokens: new TokenService(repos, clock),
     topics,
@@ -245,6 +249,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       complaintsAddress: config.deliverability.complaintsAddress,
     }),
     reputation,
+    webhooks: webhooks.service,
+    webhookDeliverer: webhooks.deliverer,
   };
 
   let closed = false;
@@ -268,6 +274,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       await matcher.stop();
       await promptCounts.stop();
       await transport.close();
+      webhooks.close();
       await database.close();
     },
   };

@@ -77,6 +77,8 @@ export interface Config {
     /** mail:check asks these DNS servers (host or host:port); empty: the system's. */
     dnsServers: string[];
   };
+  /** Outgoing webhooks (src/webhooks): retry delays after each failed attempt, then the endpoint is disabled. */
+  webhooks: { allowPrivate: boolean; retryScheduleMs: number[]; timeoutMs: number; secretGraceMs: number; intervalSeconds: number; concurrency: number; leaseMs: number };
   admin: {
     /** How long a console session lasts after login. */
     sessionTtlMs: number;
@@ -236,6 +238,15 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       windowDeliveries: e.REPUTATION_WINDOW_DELIVERIES,
       minDeliveries: e.REPUTATION_MIN_DELIVERIES,
       dnsServers: e.DNS_SERVERS,
+    },
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE,
+      intervalSeconds: e.WEBHOOK_INTERVAL_SECONDS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      leaseMs: e.WEBHOOK_LEASE_SECONDS * 1000,
     },
     admin: {
       sessionTtlMs: e.ADMIN_SESSION_TTL,

@@ -163,6 +163,17 @@ export const envSchema = z.object({
   DNS_SERVERS: list(''),
   ADMIN_SESSION_TTL: duration('12h'),
   ADMIN_LOGIN_ATTEMPTS: int(5, 1, 1000),
+  WEBHOOK_ALLOW_PRIVATE: bool(false),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('30s,2m,10m,30m,1h,2h,4h,8h,8h')
+    .refine((v) => v.split(',').every((d) => /^\d+[smhd]$/.test(d.trim())), { error: 'must be durations such as 30s,2m,1h, comma-separated' })
+    .transform((v) => v.split(',').map((d) => Number(d.trim().slice(0, -1)) * UNITS[d.trim().slice(-1)]!)),
+  WEBHOOK_TIMEOUT: duration('10s'),
+  WEBHOOK_SECRET_GRACE: duration('24h'),
+  WEBHOOK_INTERVAL_SECONDS: int(5, 1, 3600),
+  WEBHOOK_CONCURRENCY: int(8, 1, 256),
+  WEBHOOK_LEASE_SECONDS: int(60, 5, 3600),
 });
 
 // Variables that must be set explicitly in production: development defaults for them are

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { WebhookTables } from '../webhooks/tables.js';
 
 // Table types mirror migrations/. Columns with database defaults are Generated; timestamps are
 // written as Date or left to now().
@@ -345,7 +346,7 @@ export interface InboundMessagesTable {
   processed_at: NullableTimestamp;
 }
 
-export interface Database {
+export interface Database extends WebhookTables {
   inbound_messages: InboundMessagesTable;
   digest_runs: DigestRunsTable;
   bounce_events: BounceEventsTable;

@@ -10,6 +10,7 @@ import { healthRouter } from './routes/health.js';
 import { topicsRouter } from './routes/topics.js';
 import { articlesRouter } from './routes/articles.js';
 import { feedsRouter } from './routes/feeds.js';
+import { webhooksRouter } from '../webhooks/routes.js';
 import { pagesRouter } from './routes/pages.js';
 import { publicApiRouter } from './routes/public-api.js';
 import { signupPagesRouter } from './routes/signup-pages.js';
@@ -103,6 +104,7 @@ export function createApp(ctx: HandlerContext): Express {
   app.use(docsRouter(ctx));
   app.use('/api/v1/articles', articlesRouter(ctx));
   app.use('/api/v1/feeds', feedsRouter(ctx));
+  app.use('/api/v1/webhooks', webhooksRouter(ctx));
   app.use('/api/v1/stats', statsApiRouter(ctx));
   app.use('/api/v1/subscribers', subscribersApiRouter(ctx));
   app.use('/admin', adminRouter(ctx));

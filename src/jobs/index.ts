@@ -11,7 +11,7 @@ export function registerWorkerJobs(ctx: HandlerContext): void {
   const every = ctx.config.sending.intervalSeconds;
   ctx.jobs.register({
     name: 'deliveries.send',
-    schedule: every < 60 ? `*/${every} * * * * *` : `*/${Math.max(1, Math.round(every / 60))} * * * *`,
+    schedule: everySeconds(every),
     run: async (signal) => {
       const stats = await ctx.services.sender.runOnce(signal);
       for (const outcome of ['sent', 'retried', 'failed', 'bounced', 'cancelled'] as const) {
@@ -19,6 +19,11 @@ export function registerWorkerJobs(ctx: HandlerContext): void {
       }
       return stats;
     },
+  });
+  ctx.jobs.register({
+    name: 'webhooks.deliver',
+    schedule: everySeconds(ctx.config.webhooks.intervalSeconds),
+    run: (signal) => ctx.services.webhookDeliverer.runOnce(signal),
   });
   ctx.jobs.register({
     name: 'digests.schedule',
@@ -52,4 +57,9 @@ export function registerWorkerJobs(ctx: HandlerContext): void {
     schedule: '17 * * * *',
     run: () => ctx.services.subscriptions.purgeUnconfirmed(),
   });
+}
+
+/** A cron expression for "every n seconds" (whole minutes from 60 on). */
+function everySeconds(n: number): string {
+  return n < 60 ? `*/${n} * * * * *` : `*/${Math.max(1, Math.round(n / 60))} * * * *`;
 }

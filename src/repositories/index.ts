@@ -14,6 +14,7 @@ import { PromptCountsRepository } from './prompt-counts.js';
 import { SettingsRepository } from './settings.js';
 import { StoriesRepository } from '../stories/repository.js';
 import { TextOverridesRepository } from '../i18n/repository.js';
+import { WebhooksRepository } from '../webhooks/repository.js';
 import { StatsRepository } from './stats.js';
 import { SubscribersRepository } from './subscribers.js';
 import { SubscriptionsRepository } from './subscriptions.js';
@@ -47,6 +48,7 @@ export interface Repositories {
   settings: SettingsRepository;
   stories: StoriesRepository;
   textOverrides: TextOverridesRepository;
+  webhooks: WebhooksRepository;
   admin: AdminRepository;
   /** Read-only figures across tables for the console and the stats API. */
   stats: StatsRepository;
@@ -76,6 +78,7 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     settings: new SettingsRepository(db),
     stories: new StoriesRepository(db),
     textOverrides: new TextOverridesRepository(db),
+    webhooks: new WebhooksRepository(db),
     admin: new AdminRepository(db),
     stats: new StatsRepository(db),
     transaction: (fn) => (db.isTransaction ? fn(createRepositories(db)) : db.transaction().execute((trx) => fn(createRepositories(trx)))),

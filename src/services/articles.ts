@@ -7,6 +7,7 @@ import { notFound } from '../errors.js';
 import type { MatcherService } from './matcher.js';
 import type { Metrics } from '../metrics.js';
 import type { StoryOfArticle, StoryService } from '../stories/service.js';
+import { event } from '../webhooks/index.js';
 
 export interface ArticleInput {
   externalId?: string | null;
@@ -93,7 +94,12 @@ export class ArticleService {
             story = assigned.story;
             joinStory = assigned.commit;
           }
-          return { article: { ...created, storyId: story.id, storySimilarity: story.similarity, isUpdate: Boolean(this.stories && (input.update || input.updateOf)) }, outcome: 'created' as const, matchedTopics: await r.articles.matchedTopicSlugs(created.id), story };
+          const matchedTopics = await r.articles.matchedTopicSlugs(created.id);
+          if (matchedTopics.length > 0) {
+            const data = { articleId: created.id, url: created.url, title: created.title, publishedAt: created.publishedAt.toISOString(), topics: matchedTopics };
+            await r.webhooks.emit([event('article.matched', `article:${created.id}`, data)], now);
+          }
+          return { article: { ...created, storyId: story.id, storySimilarity: story.similarity, isUpdate: Boolean(this.stories && (input.update || input.updateOf)) }, outcome: 'created' as const, matchedTopics, story };
         }
         // Lost a race with a concurrent ingest of the same article: it exists now.
         existing = await r.articles.findExisting(write.externalId, write.url);

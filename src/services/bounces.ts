@@ -3,6 +3,7 @@ import { parseVerpAddress } from '../mail/index.js';
 import type { Repositories } from '../repositories/index.js';
 import type { Clock } from '../clock.js';
 import { normalizeEmail, type LinkSigner } from './links.js';
+import { bounceEvent, complaintEvent, event, subscriberKey } from '../webhooks/index.js';
 
 export interface BounceInput {
   email?: string;
@@ -60,6 +61,8 @@ export class BounceService {
       await r.bounces.record({ emailHash: hash, deliveryId: delivery?.id ?? null, kind: input.type, detail: input.detail?.slice(0, 1000) ?? null, now });
       let suppressed = false;
       let unsubscribed = 0;
+      const subscriberId = delivery?.subscriberId ?? (await r.subscribers.findByEmail(normalized))?.id ?? null;
+      const unsubscribedTopics: string[] = [];
       if (input.type === 'hard') {
         await r.suppressions.add(hash, 'hard-bounce', input.detail?.slice(0, 200) ?? null, now);
         if (delivery) await r.deliveries.markBounced(delivery.id, input.detail ?? 'hard bounce', now);
@@ -77,13 +80,21 @@ export class BounceService {
           const topicIds = await r.subscriptions.unsubscribe(subscriber.id, null, now);
           unsubscribed = topicIds.length;
           if (topicIds.length > 0) {
+            unsubscribedTopics.push(...(await r.topics.findByIds(topicIds)).map((t) => t.slug));
+            await r.webhooks.emit([event('subscriber.unsubscribed', subscriberKey(subscriber.id), { subscriberId: subscriber.id, email: subscriber.email, topics: unsubscribedTopics, channel: 'complaint' })], now);
             await r.consentEvents.record(
-              { subscriberId: subscriber.id, action: 'withdrawn', topics: (await r.topics.findByIds(topicIds)).map((t) => t.slug), termsVersion: null, termsSha256: null, consentText: 'spam complaint', consentMode: null, sourceUrl: null, form: 'email', ip: null, userAgent: null },
+              { subscriberId: subscriber.id, action: 'withdrawn', topics: unsubscribedTopics, termsVersion: null, termsSha256: null, consentText: 'spam complaint', consentMode: null, sourceUrl: null, form: 'email', ip: null, userAgent: null },
               now,
             );
           }
         }
       }
+      const about = { deliveryId: delivery?.id ?? null, subscriberId };
+      await r.webhooks.emit([
+        input.type === 'complaint'
+          ? complaintEvent({ ...about, unsubscribedTopics })
+          : bounceEvent({ ...about, bounceType: input.type, detail: input.detail?.slice(0, 500) ?? null, suppressed }),
+      ], now);
       await r.audit.record({ actor, action: `bounce.${input.type}`, target: delivery ? `delivery:${delivery.id}` : null, details: { suppressed } });
       return { type: input.type, suppressed, unsubscribed, deliveryId: delivery?.id ?? null };
     });

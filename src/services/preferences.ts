@@ -15,6 +15,7 @@ import type { Language } from '../i18n/languages.js';
 import { normalizeEmail, type Links } from './links.js';
 import { newMessageId, recordWithdrawal, type RequestMeta } from './subscriptions.js';
 import type { QuietHours } from './attention.js';
+import { event, subscriberKey } from '../webhooks/index.js';
 
 export interface PreferencesView {
   subscriber: Subscriber;
@@ -106,6 +107,7 @@ export class PreferenceService {
       const subs = await r.subscriptions.forSubscriber(subscriber.id);
       const on: string[] = [];
       const off: number[] = [];
+      let frequencyChanged = false;
       for (const t of active) {
         const sub = subs.find((s) => s.topicId === t.id);
         const isOn = sub?.status === 'active';
@@ -117,6 +119,7 @@ export class PreferenceService {
           off.push(t.id);
         } else if (isOn && sub && sub.frequency !== frequency) {
           await r.subscriptions.setFrequency(subscriber.id, t.id, frequency, now);
+          frequencyChanged = true;
         }
       }
       const withdrawn = await r.subscriptions.unsubscribe(subscriber.id, off, now);
@@ -131,6 +134,7 @@ export class PreferenceService {
       if (withdrawn.length > 0) {
         await recordWithdrawal(r, subscriber.id, active.filter((t) => withdrawn.includes(t.id)).map((t) => t.slug), 'preferences', meta, now, this.metrics);
       }
+      if (on.length > 0 || withdrawn.length > 0 || frequencyChanged) await emitSubscriptionChanged(r, subscriber, now);
       await r.consentEvents.record(
         {
           subscriberId: subscriber.id,
@@ -201,6 +205,9 @@ export class PreferenceService {
       const subscriber = await r.subscribers.findById(subscriberId);
       if (!subscriber) return false;
       await r.suppressions.add(this.links.signer.emailHash(subscriber.emailNormalized), 'erased', null, now);
+      // Webhook events stored for this subscriber lose the address; the erasure's own has none.
+      await r.webhooks.scrubAddress(subscriberKey(subscriber.id));
+      await r.webhooks.emit([event('subscriber.erased', subscriberKey(subscriber.id), { subscriberId: subscriber.id })], now);
       await r.consentEvents.deleteForSubscriber(subscriber.id);
       await r.deliveries.anonymiseForSubscriber(subscriber.id);
       await r.subscribers.delete(subscriber.id);
@@ -259,4 +266,12 @@ function attentionSettings(c: Pick<PreferenceChanges, 'quiet' | 'instantDailyCap
   else if (c.quiet) Object.assign(out, { quietStart: c.quiet.start, quietEnd: c.quiet.end });
   if (c.instantDailyCap !== undefined) out.instantDailyCap = c.instantDailyCap === 'default' ? null : c.instantDailyCap;
   return out;
+}
+
+/** 'subscription.changed' with every subscription as it is after the change. */
+async function emitSubscriptionChanged(r: Repositories, subscriber: Subscriber, now: Date): Promise<void> {
+  const after = await r.subscriptions.forSubscriber(subscriber.id);
+  const slugOf = new Map((await r.topics.findByIds(after.map((s) => s.topicId))).map((t) => [t.id, t.slug]));
+  const subscriptions = after.map((s) => ({ topic: slugOf.get(s.topicId) ?? String(s.topicId), status: s.status, frequency: s.frequency }));
+  await r.webhooks.emit([event('subscription.changed', subscriberKey(subscriber.id), { subscriberId: subscriber.id, email: subscriber.email, subscriptions, source: 'preferences' })], now);
 }

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { normalizeEmail, type LinkSigner } from './links.js';
 import type { ComposeBatch, MailComposer } from './mail-composer.js';
+import { bounceEvent } from '../webhooks/index.js';
 
 export interface SenderOptions {
   batchSize: number;
@@ -188,7 +189,12 @@ export class DeliverySender {
       const items = run.sent.splice(0);
       flushing = flushing.then(async () => {
         try {
-          await this.repos.deliveries.finishSent(this.owner, this.clock.now(), items);
+          const now = this.clock.now();
+          // The record and its 'delivery.sent' webhook events commit together.
+          await this.repos.transaction(async (r) => {
+            await r.deliveries.finishSent(this.owner, now, items);
+            await r.webhooks.emitDeliveriesSent(items.map((i) => i.id), now);
+          });
         } catch (err) {
           failure ??= err;
         } finally {
@@ -297,8 +303,17 @@ export class DeliverySender {
       const kind = classifySendError(err);
       if (kind === 'permanent') {
         batch.suppressed.add(emailHash); // later mail to this address in the batch is cancelled
-        await this.repos.suppressions.add(emailHash, 'hard-bounce', `delivery ${d.id}: ${errorText(err).slice(0, 200)}`, this.clock.now());
-        await finish('bounced', { error: errorText(err) });
+        const now = this.clock.now();
+        try {
+          await this.repos.transaction(async (r) => {
+            await r.suppressions.add(emailHash, 'hard-bounce', `delivery ${d.id}: ${errorText(err).slice(0, 200)}`, now);
+            if (await r.deliveries.finish(d.id, this.owner, { status: 'bounced', now, error: errorText(err) })) {
+              await r.webhooks.emit([bounceEvent({ deliveryId: d.id, subscriberId: d.subscriberId, bounceType: 'hard', detail: errorText(err).slice(0, 500), suppressed: true })], now);
+            }
+          });
+        } finally {
+          run.held--;
+        }
         return 'bounced';
       }
       if (d.attempts >= this.opts.maxAttempts) {

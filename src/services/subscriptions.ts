@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics.js';
 import type { PromptCountBuffer } from './prompt-counts.js';
 import type { ActiveTopicCache } from './topic-cache.js';
 import { GroupCommit } from './group-commit.js';
+import { event, subscriberKey } from '../webhooks/index.js';
 
 export interface RequestMeta {
   ip: string | null;
@@ -63,6 +64,8 @@ export async function recordWithdrawal(r: Repositories, subscriberId: number, sl
     { subscriberId, action: 'withdrawn', topics: slugs, termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form, ip: meta.ip, userAgent: meta.userAgent?.slice(0, 500) ?? null },
     now,
   );
+  const email = (await r.subscribers.findById(subscriberId))?.email ?? null;
+  await r.webhooks.emit([event('subscriber.unsubscribed', subscriberKey(subscriberId), { subscriberId, email, topics: slugs, channel: form })], now);
 }
 
 /** Message-ID of a delivery: fixed when queued, so a retry sends the same one. */
@@ -94,7 +97,13 @@ export class SubscriptionService {
     private readonly metrics?: Metrics,
   ) {
     this.mailQuota = { count: opts.confirmMailDailyLimit, windowMs: 86_400_000 };
-    this.signups = new GroupCommit((items) => repos.subscribers.requestSignups(items, this.mailQuota), {
+    // The signup statement and its webhook events commit together.
+    const write = (items: readonly SignupWrite[]) =>
+      repos.transaction(async (r) => {
+        await r.subscribers.requestSignups(items, this.mailQuota);
+        if (items.length > 0) await r.webhooks.emitSignups(items, items[0]!.now);
+      });
+    this.signups = new GroupCommit(write, {
       maxBatch: 100,
       concurrency: 2,
       key: (item) => item.normalized,
@@ -207,7 +216,8 @@ export class SubscriptionService {
       const req = await r.confirmationRequests.find(id, true);
       if (!req) return { state: 'invalid' as const };
       const topics = await r.topics.findByIds(req.topicIds);
-      const language = (await r.subscribers.findById(req.subscriberId))?.language;
+      const subscriber = await r.subscribers.findById(req.subscriberId);
+      const language = subscriber?.language;
       if (req.usedAt) return { state: 'used' as const, outcome: req.outcome, topics, subscriberId: req.subscriberId, language };
       if (req.expiresAt <= now) return { state: 'expired' as const, topics, language };
       const terms = await r.terms.current();
@@ -239,6 +249,8 @@ export class SubscriptionService {
         },
         now,
       );
+      const data = { subscriberId: req.subscriberId, email: subscriber?.email ?? null, topics: topics.filter((t) => changed.includes(t.id)).map((t) => t.slug) };
+      await r.webhooks.emit([event(outcome === 'confirmed' ? 'subscriber.confirmed' : 'subscriber.declined', subscriberKey(req.subscriberId), data)], now);
       return { state: 'used' as const, outcome, topics, subscriberId: req.subscriberId, language };
     });
   }

@@ -18,6 +18,7 @@ import { miscRoutes } from './pages/misc.js';
 import { storyRoutes } from '../../stories/console.js';
 import { wordingRoutes } from '../../i18n/console.js';
 import { deliverabilityRoutes } from '../../deliverability/console.js';
+import { webhookRoutes } from '../../webhooks/console.js';
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
 
@@ -151,6 +152,7 @@ export function adminRouter(ctx: HandlerContext): Router {
   contentRoutes(router, kit);
   storyRoutes(router, kit);
   wordingRoutes(router, kit);
+  webhookRoutes(router, kit);
   subscriberRoutes(router, kit);
   termsRoutes(router, kit);
   deliveryRoutes(router, kit);

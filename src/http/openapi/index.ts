@@ -5,6 +5,7 @@ import { describePublicApi } from '../routes/public-api.js';
 import { describeTopicsApi } from '../routes/topics.js';
 import { describeArticlesApi } from '../routes/articles.js';
 import { describeFeedsApi } from '../routes/feeds.js';
+import { describeWebhooksApi } from '../../webhooks/routes.js';
 import { describeDigestsApi } from '../routes/digests.js';
 import { describeAdminApi } from '../admin/api.js';
 import { describeSignupPages } from '../routes/signup-pages.js';
@@ -49,6 +50,7 @@ function buildRegistry(): OpenAPIRegistry {
   describeTopicsApi(api);
   describeArticlesApi(api);
   describeFeedsApi(api);
+  describeWebhooksApi(api, registry);
   describeDigestsApi(api);
   describeAdminApi(api);
   describeMeta(api);
@@ -76,6 +78,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions): OpenApiDocument {
       { name: 'Topics', description: 'Admin: what readers can follow' },
       { name: 'Articles', description: 'Ingest: the CMS webhook' },
       { name: 'Feeds', description: 'Admin: polled RSS/Atom sources' },
+      { name: 'Webhooks', description: 'Admin: signed outgoing webhooks (Standard Webhooks); the events are under `webhooks`' },
       { name: 'Terms', description: 'Admin: terms versions' },
       { name: 'Digests', description: 'Admin: scheduler, deliveries, bounces' },
       { name: 'Subscribers', description: 'Admin: search, export, erasure, figures' },
