@@ -6,6 +6,7 @@ import { apiClient } from '../helpers/api.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import { readerFlows } from '../helpers/flows.js';
 import { testEngine } from '../helpers/db.js';
+import { SubscribersRepository } from '../../src/repositories/subscribers.js';
 
 let smtp: TestSmtpServer;
 let app: TestApp;
@@ -258,7 +259,8 @@ describe('uniform answers, limits and traps', () => {
       'Burst-Dup@example.com', 'burst-dup@example.com', 'BURST-DUP@example.com', 'burst-dup@EXAMPLE.com',
       'burst-suppressed@example.com',
     ];
-    const writes = vi.spyOn(app.ctx.repos.subscribers, 'requestSignups');
+    // On the prototype: the write runs on the transaction's own repositories (with its webhook events).
+    const writes = vi.spyOn(SubscribersRepository.prototype, 'requestSignups');
     try {
       const answers = await Promise.all(emails.map((e, i) => post(e, i % 2 === 0 ? ['japan'] : ['nato', 'energy'])));
       expect(answers.map((r) => r.status)).toEqual(emails.map(() => 202));
