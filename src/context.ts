@@ -106,7 +106,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
   const clock = overrides.clock ?? systemClock;
   const database =
     overrides.database ??
-    (await openDatabase({ url: config.database.url, pgliteDir: config.database.pgliteDir, poolSize: config.database.poolSize }));
+    (await openDatabase({ url: config.database.url, pgliteDir: config.database.pgliteDir, poolSize: config.database.poolSize, applicationName: `topic-alerts ${config.roles.join('+')} ${process.pid}` }));
   const repos = createRepositories(database.db);
   const jobs = new JobRegistry(logger);
   const activeTopics = new ActiveTopicCache(repos.topics, clock);

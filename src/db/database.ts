@@ -40,6 +40,15 @@ const parseInt8 = (value: string) => Number(value);
 const PREPARE_MARK = /^\s*\/\* prepare:([a-z0-9_-]+) \*\//;
 
 class PreparingClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // The pool listens for errors only on idle clients. A client checked out and between
+    // statements (a transaction's application code, an advisory lock held through a job) that
+    // loses its server would emit 'error' with no listener and crash the process. The next
+    // statement on it fails instead ("not queryable"), and the pool drops it on release.
+    this.on('error', () => {});
+  }
+
   // pg's overloads cannot be restated here; Kysely calls query(text, values).
   override query(...args: unknown[]): never {
     const [text, values] = args;
@@ -57,6 +66,8 @@ export interface DatabaseOptions {
   /** Restores an embedded database from a `dumpDataDir()` snapshot (tests). */
   pgliteSnapshot?: Blob;
   poolSize?: number;
+  /** Shown in pg_stat_activity, so an operator sees which process holds which connection. */
+  applicationName?: string;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
@@ -64,6 +75,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
+      application_name: opts.applicationName,
       Client: PreparingClient,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

@@ -135,7 +135,10 @@ describe.runIf(runs)('PostgreSQL stopped for 30 s while workers send and readers
     const startedAt = Date.now();
     const readyAfter = await waitFor200(`${webUrl}/readyz`, 30_000, web);
 
-    const listenAgain = await waitUntil('the listeners back', async () => (await listeners()) >= listening, 30_000);
+    const listenAgain = await waitUntil('the listeners back', async () => (await listeners()) >= listening, 30_000).catch(async (err: Error) => {
+      const rows = await server.query<{ application_name: string; state: string; query: string }>(`SELECT application_name, state, left(query, 60) AS query FROM pg_stat_activity WHERE application_name LIKE 'topic-alerts%' ORDER BY 1`);
+      throw new Error(`${err.message}: ${listening} before the stop; connections now:\n${rows.map((r) => `${r.application_name} ${r.state} ${r.query}`).join('\n')}\n${[web, ...workers].map((p) => p.output().slice(-2000)).join('\n---\n')}`);
+    });
     const allSentAfter = await waitUntil('every delivery sent', async () => (await statusCounts(db, ids)).sent === ids.length, 120_000, workers);
     await sleep(1000);
     signingUp = false;
