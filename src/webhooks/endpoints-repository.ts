@@ -50,12 +50,6 @@ export class WebhookEndpointsRepository {
     return (await this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).orderBy('id').execute()).map(toEndpoint);
   }
 
-  async byIds(ids: readonly number[]): Promise<Map<number, WebhookEndpoint>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('id', 'in', ids).execute();
-    return new Map(rows.map((r) => [r.id, toEndpoint(r)]));
-  }
-
   async update(
     id: number,
     c: { url?: string; description?: string; events?: string[]; active?: boolean; secret?: string; previousSecret?: string | null; previousSecretExpiresAt?: Date | null; now: Date },

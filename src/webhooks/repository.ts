@@ -4,6 +4,7 @@ import type { Database } from '../db/types.js';
 import type { NewWebhookEvent } from './events.js';
 import type { SignupWrite } from '../repositories/subscribers.js';
 import { WebhookEndpointsRepository } from './endpoints-repository.js';
+import type { SigningSecrets } from './signer.js';
 
 export type { WebhookEndpoint } from './endpoints-repository.js';
 
@@ -17,6 +18,8 @@ export interface ClaimedMessage {
   attempts: number;
   eventId: string;
   body: string;
+  /** Where it goes and the secrets that sign it, as the endpoint was when claimed. */
+  endpoint: { url: string } & SigningSecrets;
 }
 
 export interface NewAttempt {
@@ -156,33 +159,61 @@ export class WebhooksRepository {
    * a dead worker's messages (lease expired) are claimable again; every claim counts an attempt.
    */
   async claim(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedMessage[]> {
-    const r = await sql<{ id: number; endpoint_id: number; attempts: number; event_id: string; payload: unknown }>`
+    // The body is the payload's jsonb text: the same bytes on every attempt, and no parse and
+    // re-serialise in the worker. The endpoint comes along so posting needs no second query.
+    const r = await sql<{ id: number; endpoint_id: number; attempts: number; event_id: string; body: string; url: string; secret: string; previous_secret: string | null; previous_secret_expires_at: Date | null }>`
       WITH picked AS (
         SELECT m.id FROM webhook_messages m
         JOIN webhook_endpoints e ON e.id = m.endpoint_id AND e.active
-        WHERE m.status <> 'delivered' AND m.next_attempt_at <= ${now}
+        WHERE m.delivered_at IS NULL AND m.next_attempt_at <= ${now}
           AND (m.status = 'pending' OR m.lease_expires_at < ${now})
           AND NOT EXISTS (
             SELECT 1 FROM webhook_messages p
-            WHERE p.endpoint_id = m.endpoint_id AND p.subscriber_key = m.subscriber_key AND p.id < m.id AND p.status <> 'delivered')
+            WHERE p.endpoint_id = m.endpoint_id AND p.subscriber_key = m.subscriber_key AND p.id < m.id AND p.delivered_at IS NULL)
         ORDER BY m.next_attempt_at, m.id
         LIMIT ${limit}
         FOR UPDATE OF m SKIP LOCKED
       ), claimed AS (
         UPDATE webhook_messages m SET status = 'sending', lease_owner = ${owner}, lease_expires_at = ${leaseUntil}, attempts = m.attempts + 1
-        FROM picked WHERE m.id = picked.id
+        -- = ANY(ARRAY(…)): by primary key; a join with the CTE was planned as a hash join over a
+        -- sequential scan of the whole (ever-growing) table.
+        WHERE m.id = ANY (ARRAY(SELECT id FROM picked))
         RETURNING m.id, m.endpoint_id, m.attempts, m.event_seq
       )
-      SELECT c.id, c.endpoint_id, c.attempts, ev.id AS event_id, ev.payload
-      FROM claimed c JOIN webhook_events ev ON ev.seq = c.event_seq
+      SELECT c.id, c.endpoint_id, c.attempts, ev.id AS event_id, ev.payload::text AS body,
+        e.url, e.secret, e.previous_secret, e.previous_secret_expires_at
+      FROM claimed c JOIN webhook_events ev ON ev.seq = c.event_seq JOIN webhook_endpoints e ON e.id = c.endpoint_id
       ORDER BY c.id`.execute(this.db);
-    return r.rows.map((m) => ({ id: m.id, endpointId: m.endpoint_id, attempts: m.attempts, eventId: m.event_id, body: JSON.stringify(m.payload) }));
+    return r.rows.map((m) => ({
+      id: m.id,
+      endpointId: m.endpoint_id,
+      attempts: m.attempts,
+      eventId: m.event_id,
+      body: m.body,
+      endpoint: { url: m.url, secret: m.secret, previousSecret: m.previous_secret, previousSecretExpiresAt: m.previous_secret_expires_at },
+    }));
   }
 
-  /** Delivered, whoever holds them now (a slow worker's late success still counts). */
-  async markDelivered(ids: readonly number[], now: Date): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db.updateTable('webhook_messages').set({ status: 'delivered', lease_owner: null, lease_expires_at: null, last_error: null, delivered_at: now }).where('id', 'in', ids).where('status', '=', 'sending').execute();
+  /**
+   * Records a batch of POSTs in one statement: every attempt, and the successful ones delivered
+   * (whoever holds them now: a slow worker's late success still counts).
+   */
+  async recordResults(list: readonly NewAttempt[], now: Date): Promise<void> {
+    if (list.length === 0) return;
+    const rows = list.map((a) => ({ m: a.messageId, e: a.endpointId, n: a.attempt, ok: a.ok, s: a.statusCode, err: a.error, body: a.responseBody, ms: a.durationMs }));
+    await sql`
+      WITH input AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(m bigint, e bigint, n integer, ok boolean, s integer, err text, body text, ms integer)
+      ), still AS (
+        -- Its endpoint deleted meanwhile: nothing to record. (By primary key: EXISTS was
+        -- planned as a hash join over the whole table.)
+        SELECT id FROM webhook_messages WHERE id = ANY (ARRAY(SELECT m FROM input))
+      ), attempts AS (
+        INSERT INTO webhook_attempts (message_id, endpoint_id, attempt, ok, status_code, error, response_body, duration_ms, created_at)
+        SELECT i.m, i.e, i.n, i.ok, i.s, i.err, i.body, i.ms, ${now} FROM input i JOIN still ON still.id = i.m
+      )
+      UPDATE webhook_messages SET status = 'delivered', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, delivered_at = ${now}
+      WHERE id = ANY (ARRAY(SELECT m FROM input WHERE ok)) AND status = 'sending'`.execute(this.db);
   }
 
   /**
@@ -203,14 +234,6 @@ export class WebhooksRepository {
       .where('id', 'in', ids)
       .where('lease_owner', '=', owner)
       .where('status', '=', 'sending')
-      .execute();
-  }
-
-  async recordAttempts(list: readonly NewAttempt[], now: Date): Promise<void> {
-    if (list.length === 0) return;
-    await this.db
-      .insertInto('webhook_attempts')
-      .values(list.map((a) => ({ message_id: a.messageId, endpoint_id: a.endpointId, attempt: a.attempt, ok: a.ok, status_code: a.statusCode, error: a.error, response_body: a.responseBody, duration_ms: a.durationMs, created_at: now })))
       .execute();
   }
 

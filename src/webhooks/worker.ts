@@ -34,9 +34,11 @@ interface Posted {
  * worker that dies between the POST and its record leaves the message to be claimed again when
  * the lease ends, with the same webhook-id.
  *
- * Batches overlap: while one batch is POSTed the next is claimed and the one before is
- * recorded. A subscriber's next event becomes claimable only once the previous one is recorded
- * delivered, so a claim that finds nothing waits for the pending record and looks once more.
+ * It is a pipeline, not a series of batches: `concurrency` lanes take messages from a buffer
+ * that is claimed again whenever it runs low, and finished POSTs are recorded in one statement
+ * whenever no record is running (so records group themselves by the database's pace). A
+ * subscriber's next event becomes claimable only once the previous one is recorded delivered,
+ * so the run ends only when a claim made after the last record finds nothing.
  */
 export class WebhookDeliverer {
   private readonly owner = `webhooks:${randomUUID()}`;
@@ -49,74 +51,113 @@ export class WebhookDeliverer {
     private readonly opts: DelivererOptions,
   ) {}
 
-  private claim(): Promise<ClaimedMessage[]> {
-    const now = this.clock.now();
-    return this.repos.webhooks.claim(this.owner, now, new Date(now.getTime() + this.opts.leaseMs), this.opts.window ?? this.opts.concurrency * 8);
-  }
-
   /** Delivers until nothing is due (or `signal` aborts: what was claimed and not posted goes back). */
   async runOnce(signal?: AbortSignal): Promise<DeliveryStats> {
     const stats: DeliveryStats = { claimed: 0, delivered: 0, retried: 0, disabled: 0 };
-    let recording: Promise<void> = Promise.resolve();
-    let next: Promise<ClaimedMessage[]> | undefined = this.claim();
-    try {
-      for (;;) {
-        let claimed = await next;
-        next = undefined;
-        if (claimed.length === 0) {
-          await recording;
-          if (signal?.aborted) break;
-          claimed = await this.claim();
-          if (claimed.length === 0) break;
-        }
-        if (signal?.aborted) {
-          await this.repos.webhooks.requeue(claimed.map((m) => m.id), this.owner, { unposted: true });
-          break;
-        }
-        stats.claimed += claimed.length;
-        next = this.claim();
-        next.catch(() => {}); // awaited on the next turn; this only keeps it from counting as unhandled meanwhile
-        const posted = await this.postAll(claimed);
-        recording = recording.then(() => this.record(posted, stats));
-        recording.catch(() => {});
-      }
-    } finally {
-      // A claim made ahead and not used goes back, the attempt not counted.
-      if (next) await next.then((left) => this.repos.webhooks.requeue(left.map((m) => m.id), this.owner, { unposted: true })).catch(() => {});
-      await recording.catch(() => {});
-    }
-    await recording;
-    if (stats.claimed > 0) this.logger.info(stats, 'webhook run finished');
-    return stats;
-  }
-
-  /** POSTs a claimed batch, `concurrency` at a time, with each endpoint as it is now. */
-  private async postAll(claimed: ClaimedMessage[]): Promise<Posted[]> {
-    const endpoints = await this.repos.webhooks.endpoints.byIds([...new Set(claimed.map((m) => m.endpointId))]);
+    const window = this.opts.window ?? this.opts.concurrency * 8;
+    const queue: ClaimedMessage[] = [];
     const posted: Posted[] = [];
-    let i = 0;
-    const lane = async () => {
-      while (i < claimed.length) {
-        const m = claimed[i++]!;
-        const endpoint = endpoints.get(m.endpointId);
-        if (!endpoint) continue; // deleted meanwhile: its messages went with it
-        posted.push({ m, r: await this.client.post(endpoint.url, signatureHeaders(endpoint, m.eventId, this.clock.now(), m.body), m.body) });
+    let claiming: Promise<number> | undefined;
+    let recording: Promise<void> | undefined;
+    let recorded = 0; // records finished so far
+    let emptyAfter = -1; // `recorded` when the last claim that found nothing began
+    let inFlight = 0;
+    let failure: unknown;
+    let waiters: (() => void)[] = [];
+    const wake = () => {
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    };
+    const stopped = () => failure !== undefined || signal?.aborted === true;
+
+    const claim = (): Promise<number> =>
+      (claiming ??= (async () => {
+        const before = recorded;
+        const now = this.clock.now();
+        try {
+          const rows = await this.repos.webhooks.claim(this.owner, now, new Date(now.getTime() + this.opts.leaseMs), window);
+          queue.push(...rows);
+          stats.claimed += rows.length;
+          if (rows.length === 0) emptyAfter = before;
+          return rows.length;
+        } catch (err) {
+          failure ??= err;
+          return 0;
+        } finally {
+          claiming = undefined;
+          wake();
+        }
+      })());
+
+    // One record at a time; what finishes meanwhile waits for the next one.
+    const flush = () => {
+      if (recording || posted.length === 0) return;
+      const batch = posted.splice(0);
+      recording = this.record(batch, stats)
+        .catch((err: unknown) => void (failure ??= err))
+        .finally(() => {
+          recording = undefined;
+          recorded++;
+          flush();
+          wake();
+        });
+    };
+
+    const take = async (): Promise<ClaimedMessage | undefined> => {
+      for (;;) {
+        if (stopped()) return undefined;
+        const m = queue.shift();
+        if (m) {
+          if (queue.length < window / 2 && emptyAfter < recorded) void claim();
+          return m;
+        }
+        if (claiming) await claiming;
+        else if (emptyAfter < recorded) await claim();
+        else if (inFlight > 0 || recording || posted.length > 0) {
+          // The last claim found nothing; what is still being posted or recorded may make the
+          // next event of its subscriber claimable.
+          flush();
+          await new Promise<void>((r) => waiters.push(r));
+        } else return undefined;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, claimed.length) }, lane));
-    return posted;
+
+    const lane = async () => {
+      for (let m = await take(); m; m = await take()) {
+        inFlight++;
+        const r = await this.client.post(m.endpoint.url, signatureHeaders(m.endpoint, m.eventId, this.clock.now(), m.body), m.body);
+        inFlight--;
+        posted.push({ m, r });
+        flush();
+        wake();
+      }
+    };
+
+    try {
+      await Promise.all(Array.from({ length: this.opts.concurrency }, lane));
+    } finally {
+      // Claimed and not posted (stopping, or a failure): back, the attempt not counted.
+      await claiming;
+      if (queue.length > 0) await this.repos.webhooks.requeue(queue.splice(0).map((m) => m.id), this.owner, { unposted: true }).catch(() => {});
+      while (recording || posted.length > 0) {
+        flush();
+        await recording;
+      }
+    }
+    if (failure !== undefined) throw failure;
+    if (stats.claimed > 0) this.logger.info(stats, 'webhook run finished');
+    return stats;
   }
 
   /** Records a batch of POSTs: every attempt, the delivered ones, and retries or disabling for the rest. */
   private async record(items: Posted[], stats: DeliveryStats): Promise<void> {
     const now = this.clock.now();
-    await this.repos.webhooks.recordAttempts(
+    await this.repos.webhooks.recordResults(
       items.map(({ m, r }) => ({ messageId: m.id, endpointId: m.endpointId, attempt: m.attempts, ok: r.ok, statusCode: r.statusCode, error: r.error, responseBody: r.responseBody, durationMs: r.durationMs })),
       now,
     );
-    const delivered = items.filter((i) => i.r.ok).map((i) => i.m.id);
-    await this.repos.webhooks.markDelivered(delivered, now);
-    stats.delivered += delivered.length;
+    stats.delivered += items.filter((i) => i.r.ok).length;
     for (const { m, r } of items) {
       if (r.ok) continue;
       const error = r.error ?? 'failed';
