@@ -84,13 +84,13 @@ async function naive(ctx: AppContext, sample: number): Promise<{ digests: number
   let queued = 0;
   for (const r of ids) {
     if (await repos.suppressions.isSuppressed(links.signer.emailHash(r.emailNormalized))) continue;
-    const items = await repos.digests.candidates([r.id], 'daily', new Date(now.getTime() - 3 * 86_400_000), now);
+    const items = await repos.digests.candidates([r.id], 'daily', new Date(now.getTime() - 3 * 86_400_000), now, new Date(now.getTime() - ctx.config.history.claimsRetentionMs));
     const slot = lastDailySlot(now, r.timeZone, r.digestHour);
     const mine = items.filter((it) => it.matchedAt < slot.at);
     if (mine.length === 0) continue;
     queued += await repos.transaction((t) =>
       t.digests.queue(
-        [{ subscriberId: r.id, toAddress: r.email, idempotencyKey: `digest:${r.id}:daily:${slot.period}`, messageId: newMessageId('news.example'), ...buildDigest(mine, 'daily', slot.period) }],
+        [{ subscriberId: r.id, toAddress: r.email, idempotencyKey: `digest:${r.id}:daily:${slot.period}`, periodStart: slot.period, messageId: newMessageId('news.example'), ...buildDigest(mine, 'daily', slot.period) }],
         null,
         now,
       ),

@@ -38,6 +38,7 @@ import { ReputationService } from './deliverability/reputation.js';
 import { InboundMailService } from './deliverability/inbound.js';
 import { registerDeliverabilityMetrics } from './deliverability/metrics.js';
 import { createWebhooks, type Webhooks } from './webhooks/index.js';
+import { HistoryService } from './history/service.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -65,6 +66,7 @@ export interface Services {
   reputation: ReputationService;
   webhooks: Webhooks['service'];
   webhookDeliverer: Webhooks['deliverer'];
+  history: HistoryService;
 }
 
 /**
@@ -182,6 +184,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
   const topics = new TopicService(repos, matcher, clock, { maxQueryTerms: config.matching.maxQueryTerms, testDays: config.matching.topicTestDays });
   const scheduler = new DigestScheduler(repos, signer, clock, logger, {
     instantBatchMinutes: config.digests.instantBatchMinutes,
+    claimsRetentionMs: config.history.claimsRetentionMs,
     batchSize: config.digests.batchSize,
     mailDomain,
     coordination: database.coordination,
@@ -251,6 +254,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     reputation,
     webhooks: webhooks.service,
     webhookDeliverer: webhooks.deliverer,
+    history: new HistoryService(repos, clock, logger, config.history),
   };
 
   let closed = false;

@@ -3,6 +3,7 @@ import type { ApiScope } from '../db/types.js';
 import { migrateDown, migrateToLatest } from '../db/migrator.js';
 import { API_SCOPES } from '../services/tokens.js';
 import { DELIVERABILITY_COMMANDS } from '../deliverability/commands.js';
+import { HISTORY_COMMANDS } from '../history/commands.js';
 
 // The operator's commands (DESIGN §5), written once against a context: the CLI runs them on its
 // own context, or, when the embedded database is held by the running service, the service runs
@@ -145,4 +146,5 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   ...DELIVERABILITY_COMMANDS,
+  ...HISTORY_COMMANDS,
 };

@@ -79,6 +79,12 @@ export interface Config {
   };
   /** Outgoing webhooks (src/webhooks): retry delays after each failed attempt, then the endpoint is disabled. */
   webhooks: { allowPrivate: boolean; retryScheduleMs: number[]; timeoutMs: number; secretGraceMs: number; intervalSeconds: number; concurrency: number; leaseMs: number };
+  /**
+   * Partitioned history (src/history): how long deliveries and the sent-article and story claims
+   * are kept, how long consent events outlive the end of their subscriber's subscriptions, and
+   * how many months of partitions the worker keeps created ahead.
+   */
+  history: { deliveryRetentionMs: number; claimsRetentionMs: number; consentRetentionAfterEndMs: number; monthsAhead: number };
   admin: {
     /** How long a console session lasts after login. */
     sessionTtlMs: number;
@@ -247,6 +253,12 @@ export function loadConfig(raw: Record<string, string | undefined>): Config {
       intervalSeconds: e.WEBHOOK_INTERVAL_SECONDS,
       concurrency: e.WEBHOOK_CONCURRENCY,
       leaseMs: e.WEBHOOK_LEASE_SECONDS * 1000,
+    },
+    history: {
+      deliveryRetentionMs: e.DELIVERY_RETENTION,
+      claimsRetentionMs: e.SENT_CLAIMS_RETENTION,
+      consentRetentionAfterEndMs: e.CONSENT_RETENTION_AFTER_END,
+      monthsAhead: e.PARTITION_MONTHS_AHEAD,
     },
     admin: {
       sessionTtlMs: e.ADMIN_SESSION_TTL,

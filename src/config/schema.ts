@@ -174,6 +174,12 @@ export const envSchema = z.object({
   WEBHOOK_INTERVAL_SECONDS: int(5, 1, 3600),
   WEBHOOK_CONCURRENCY: int(8, 1, 256),
   WEBHOOK_LEASE_SECONDS: int(60, 5, 3600),
+  // Partitioned history (src/history). Claims must outlive the longest look-back (15 days) by a
+  // month: digests never offer an article first seen before the claims' horizon.
+  DELIVERY_RETENTION: duration('180d').refine((ms) => ms >= 31 * 86_400_000, { error: 'must be at least 31d' }),
+  SENT_CLAIMS_RETENTION: duration('180d').refine((ms) => ms >= 46 * 86_400_000, { error: 'must be at least 46d (the weekly look-back of 15 days and a month)' }),
+  CONSENT_RETENTION_AFTER_END: duration('1095d').refine((ms) => ms >= 31 * 86_400_000, { error: 'must be at least 31d' }),
+  PARTITION_MONTHS_AHEAD: int(2, 1, 24),
 });
 
 // Variables that must be set explicitly in production: development defaults for them are

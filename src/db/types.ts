@@ -6,6 +6,11 @@ import type { WebhookTables } from '../webhooks/tables.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/**
+ * A partition key (migrations/20261203000200): a date, written as YYYY-MM-DD and never updated.
+ * Read it as text (`::text`) if at all: the driver would turn a date into local midnight.
+ */
+type PartitionDay<Insert = string> = ColumnType<string, Insert, never>;
 type Json = ColumnType<unknown, string, string>;
 
 export type TopicStatus = 'active' | 'archived';
@@ -94,6 +99,8 @@ export interface SentStoriesTable {
   edition: number;
   delivery_id: number | null;
   created_at: Generated<Date>;
+  /** The month the story's first article was first seen: its partition. */
+  story_month: PartitionDay;
 }
 
 export interface SettingsTable {
@@ -197,6 +204,8 @@ export interface DeliveriesTable {
   sent_at: NullableTimestamp;
   updated_at: Timestamp;
   run_id: number | null;
+  /** The digest's slot date, else the UTC day it was queued (the default): its partition. */
+  period_start: PartitionDay<string | undefined>;
 }
 
 export interface SentArticlesTable {
@@ -204,6 +213,8 @@ export interface SentArticlesTable {
   article_id: number;
   delivery_id: number;
   created_at: Timestamp;
+  /** The month the article was first seen: its partition. */
+  article_month: PartitionDay;
 }
 
 export interface SuppressionsTable {

@@ -52,6 +52,12 @@ export function registerWorkerJobs(ctx: HandlerContext): void {
     schedule: '23 * * * *',
     run: () => ctx.services.admin.purgeExpiredSessions(),
   });
+  // Partitions for the months ahead, then retention: expired months of history dropped.
+  ctx.jobs.register({
+    name: 'history.maintain',
+    schedule: '29 2 * * *',
+    run: async () => ({ ...(await ctx.services.history.maintain()), retention: await ctx.services.history.retention(false) }),
+  });
   ctx.jobs.register({
     name: 'signups.purge',
     schedule: '17 * * * *',

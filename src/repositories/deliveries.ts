@@ -106,8 +106,10 @@ export class DeliveriesRepository {
         created_at: d.now,
         updated_at: d.now,
         next_attempt_at: d.nextAttemptAt ?? d.now,
+        period_start: d.now.toISOString().slice(0, 10),
       })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      // The unique key is (idempotency_key, period_start): these are filed under the day queued.
+      .onConflict((oc) => oc.columns(['idempotency_key', 'period_start']).doNothing())
       .returning(COLUMNS)
       .executeTakeFirst();
     return r && toDelivery(r as Row);

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, Frequency } from '../db/types.js';
 import { SUBSCRIBER_COLUMNS, toSubscriber, type Subscriber } from './subscribers.js';
 import { DIGEST_ROW_COLUMNS, toDigestRow, type DigestArticleRow } from './articles.js';
+import { ARTICLE_MONTH } from '../history/keys.js';
 
 /** A digest goes to a subscriber: their zone, hour, weekday and pause decide when. */
 export type DigestRecipient = Subscriber;
@@ -22,6 +23,8 @@ export interface QueuedDigest {
   subscriberId: number;
   toAddress: string;
   idempotencyKey: string;
+  /** The slot's date (YYYY-MM-DD): the delivery's partition, the same for every try of this key. */
+  periodStart: string;
   messageId: string;
   payload: unknown;
   /** The stories the digest carries, each with every copy of it that collapsed into its entry. */
@@ -80,13 +83,14 @@ export class DigestsRepository {
    * look-back window, and neither the article nor (in that edition) its story ever claimed by
    * an earlier delivery to that subscriber.
    */
-  async candidates(subscriberIds: readonly number[], frequency: Frequency, since: Date, until: Date): Promise<CandidateItem[]> {
+  async candidates(subscriberIds: readonly number[], frequency: Frequency, since: Date, until: Date, firstSeenAfter: Date): Promise<CandidateItem[]> {
     if (subscriberIds.length === 0) return [];
     const rows = await this.db
       .selectFrom('subscriptions as s')
       .innerJoin('matches as m', (j) => j.onRef('m.topic_id', '=', 's.topic_id').onRef('m.matched_at', '>=', 's.confirmed_at'))
       .innerJoin('articles as a', 'a.id', 'm.article_id')
       .innerJoin('topics as t', 't.id', 's.topic_id')
+      .leftJoin('articles as lead', 'lead.id', 'a.story_id')
       .select(['s.subscriber_id', 'm.article_id', 'm.topic_id', 'm.matched_at', 'a.published_at', 's.confirmed_at', 'a.story_id', 'a.is_update'])
       .where('s.subscriber_id', 'in', subscriberIds)
       .where('s.status', '=', 'active')
@@ -94,6 +98,10 @@ export class DigestsRepository {
       .where('t.status', '=', 'active')
       .where('m.matched_at', '>=', since)
       .where('m.matched_at', '<=', until)
+      // Never an article, or an article of a story, first seen before the claims' horizon: their
+      // claims' partitions may be gone (src/history), and old news is not news.
+      .where('a.created_at', '>=', firstSeenAfter)
+      .where((eb) => eb.or([eb('lead.id', 'is', null), eb('lead.created_at', '>=', firstSeenAfter)]))
       .where((eb) =>
         eb.not(eb.exists(eb.selectFrom('sent_articles as sa').select('sa.article_id').whereRef('sa.subscriber_id', '=', 's.subscriber_id').whereRef('sa.article_id', '=', 'm.article_id'))),
       )
@@ -142,42 +150,49 @@ export class DigestsRepository {
           payload: JSON.stringify(d.payload),
           message_id: d.messageId,
           run_id: runId,
+          period_start: d.periodStart,
           created_at: now,
           updated_at: now,
           next_attempt_at: now,
         })),
       )
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .onConflict((oc) => oc.columns(['idempotency_key', 'period_start']).doNothing())
       .returning(['id', 'idempotency_key'])
       .execute();
     if (inserted.length === 0) return 0;
     const byKey = new Map(digests.map((d) => [d.idempotencyKey, d]));
     const storyClaims = inserted.flatMap((row) => {
       const d = byKey.get(row.idempotency_key)!;
-      return d.stories.map((s) => ({ subscriber_id: d.subscriberId, story_id: s.storyId, edition: s.edition, delivery_id: row.id, created_at: now }));
+      return d.stories.map((s) => ({ subscriber_id: d.subscriberId, story_id: s.storyId, edition: s.edition, delivery_id: row.id }));
     });
     const claimed = new Set<string>();
     for (let i = 0; i < storyClaims.length; i += 5000) {
-      const rows = await this.db
-        .insertInto('sent_stories')
-        .values(storyClaims.slice(i, i + 5000))
-        .onConflict((oc) => oc.columns(['subscriber_id', 'story_id', 'edition']).doNothing())
-        .returning(['subscriber_id', 'story_id', 'edition'])
-        .execute();
-      for (const r of rows) claimed.add(`${r.subscriber_id}:${r.story_id}:${r.edition}`);
+      const part = storyClaims.slice(i, i + 5000);
+      // The partition key is a function of the story (its first article's month, a fixed month
+      // if that article is gone), so the same claim always meets itself: once per edition.
+      const rows = await sql<{ subscriber_id: number; story_id: number; edition: number }>`
+        INSERT INTO sent_stories (subscriber_id, story_id, edition, delivery_id, created_at, story_month)
+        SELECT i.s, i.st, i.e, i.d, ${now}, coalesce(${ARTICLE_MONTH}, DATE '1970-01-01')
+        FROM unnest(${part.map((c) => c.subscriber_id)}::bigint[], ${part.map((c) => c.story_id)}::bigint[], ${part.map((c) => c.edition)}::smallint[], ${part.map((c) => c.delivery_id)}::bigint[]) AS i(s, st, e, d)
+        LEFT JOIN articles a ON a.id = i.st
+        ON CONFLICT (subscriber_id, story_id, edition, story_month) DO NOTHING
+        RETURNING subscriber_id, story_id, edition`.execute(this.db);
+      for (const r of rows.rows) claimed.add(`${r.subscriber_id}:${r.story_id}:${r.edition}`);
     }
     const claims = inserted.flatMap((row) => {
       const d = byKey.get(row.idempotency_key)!;
       return d.stories
         .filter((s) => claimed.has(`${d.subscriberId}:${s.storyId}:${s.edition}`))
-        .flatMap((s) => s.articleIds.map((article_id) => ({ subscriber_id: d.subscriberId, article_id, delivery_id: row.id, created_at: now })));
+        .flatMap((s) => s.articleIds.map((article_id) => ({ subscriber_id: d.subscriberId, article_id, delivery_id: row.id })));
     });
     for (let i = 0; i < claims.length; i += 5000) {
-      await this.db
-        .insertInto('sent_articles')
-        .values(claims.slice(i, i + 5000))
-        .onConflict((oc) => oc.columns(['subscriber_id', 'article_id']).doNothing())
-        .execute();
+      const part = claims.slice(i, i + 5000);
+      await sql`
+        INSERT INTO sent_articles (subscriber_id, article_id, delivery_id, created_at, article_month)
+        SELECT i.s, i.ar, i.d, ${now}, ${ARTICLE_MONTH}
+        FROM unnest(${part.map((c) => c.subscriber_id)}::bigint[], ${part.map((c) => c.article_id)}::bigint[], ${part.map((c) => c.delivery_id)}::bigint[]) AS i(s, ar, d)
+        JOIN articles a ON a.id = i.ar
+        ON CONFLICT (subscriber_id, article_id, article_month) DO NOTHING`.execute(this.db);
     }
     return inserted.length;
   }

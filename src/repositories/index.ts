@@ -15,6 +15,7 @@ import { SettingsRepository } from './settings.js';
 import { StoriesRepository } from '../stories/repository.js';
 import { TextOverridesRepository } from '../i18n/repository.js';
 import { WebhooksRepository } from '../webhooks/repository.js';
+import { HistoryRepository } from '../history/repository.js';
 import { StatsRepository } from './stats.js';
 import { SubscribersRepository } from './subscribers.js';
 import { SubscriptionsRepository } from './subscriptions.js';
@@ -49,6 +50,8 @@ export interface Repositories {
   stories: StoriesRepository;
   textOverrides: TextOverridesRepository;
   webhooks: WebhooksRepository;
+  /** The partitions of the history tables (src/history). */
+  history: HistoryRepository;
   admin: AdminRepository;
   /** Read-only figures across tables for the console and the stats API. */
   stats: StatsRepository;
@@ -79,6 +82,7 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     stories: new StoriesRepository(db),
     textOverrides: new TextOverridesRepository(db),
     webhooks: new WebhooksRepository(db),
+    history: new HistoryRepository(db),
     admin: new AdminRepository(db),
     stats: new StatsRepository(db),
     transaction: (fn) => (db.isTransaction ? fn(createRepositories(db)) : db.transaction().execute((trx) => fn(createRepositories(trx)))),

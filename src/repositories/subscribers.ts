@@ -207,8 +207,8 @@ export class SubscribersRepository {
         FROM item JOIN asked ON asked.subscriber_id = item.id JOIN quota ON quota.subscriber_id = item.id
         RETURNING id, subscriber_id
       )
-      INSERT INTO deliveries (kind, subscriber_id, to_address, idempotency_key, payload, message_id, created_at, updated_at, next_attempt_at)
-      SELECT 'confirmation', item.id, item.to_address, 'confirmation:' || request.id, jsonb_build_object('requestId', request.id), item.message_id, item.now, item.now, item.now
+      INSERT INTO deliveries (kind, subscriber_id, to_address, idempotency_key, payload, message_id, created_at, updated_at, next_attempt_at, period_start)
+      SELECT 'confirmation', item.id, item.to_address, 'confirmation:' || request.id, jsonb_build_object('requestId', request.id), item.message_id, item.now, item.now, item.now, (item.now AT TIME ZONE 'UTC')::date
       FROM request JOIN item ON item.id = request.subscriber_id`.execute(this.db);
   }
 

@@ -11,6 +11,8 @@ import { inQuietHours, instantCapOf, localMidnight, quietHoursOf, type Attention
 
 export interface SchedulerOptions {
   instantBatchMinutes: number;
+  /** Articles (stories) first seen longer ago are never offered: their claims may be dropped by then. */
+  claimsRetentionMs: number;
   batchSize: number;
   mailDomain: string;
   /** The advisory lock that keeps a second process from scheduling at the same time; without it, runs are unlocked (the unique keys still hold). */
@@ -60,6 +62,10 @@ export class DigestScheduler {
     private readonly logger: Logger,
     private readonly opts: SchedulerOptions,
   ) {}
+
+  private claimsHorizon(now: Date): Date {
+    return new Date(now.getTime() - this.opts.claimsRetentionMs);
+  }
 
   /** Runs once now; a call while this process is already running joins that run. */
   run(trigger: 'cron' | 'api' | 'cli' | 'test'): Promise<RunResult> {
@@ -118,7 +124,7 @@ export class DigestScheduler {
     const now = this.clock.now();
     const out: DigestPayload[] = [];
     for (const frequency of FREQUENCIES) {
-      const items = await this.repos.digests.candidates([subscriberId], frequency, new Date(now.getTime() - LOOKBACK_MS[frequency]), now);
+      const items = await this.repos.digests.candidates([subscriberId], frequency, new Date(now.getTime() - LOOKBACK_MS[frequency]), now, this.claimsHorizon(now));
       if (items.length > 0) out.push(buildDigest(items, frequency, 'preview').payload);
     }
     return out;
@@ -161,7 +167,7 @@ export class DigestScheduler {
     const waiting = recipients.filter((r) => r.instantOverflowSince !== null);
     if (waiting.length === 0) return [];
     const since = Math.min(...waiting.map((r) => r.instantOverflowSince!.getTime()), now.getTime() - LOOKBACK_MS.instant);
-    return this.repos.digests.candidates(waiting.map((r) => r.id), 'instant', new Date(since), now);
+    return this.repos.digests.candidates(waiting.map((r) => r.id), 'instant', new Date(since), now, this.claimsHorizon(now));
   }
 
   private async scheduleBatch(batch: DigestRecipient[], frequency: Frequency, now: Date, runId: number): Promise<number> {
@@ -172,7 +178,7 @@ export class DigestScheduler {
     if (frequency === 'instant') recipients = await this.instantAllowed(recipients, now);
     if (recipients.length === 0) return 0;
 
-    const items = await this.repos.digests.candidates(recipients.map((r) => r.id), frequency, new Date(now.getTime() - LOOKBACK_MS[frequency]), now);
+    const items = await this.repos.digests.candidates(recipients.map((r) => r.id), frequency, new Date(now.getTime() - LOOKBACK_MS[frequency]), now, this.claimsHorizon(now));
     if (frequency === 'daily') items.push(...(await this.overflowItems(recipients, now)));
     const bySubscriber = new Map<number, CandidateItem[]>();
     for (const it of items) {
@@ -193,6 +199,7 @@ export class DigestScheduler {
         subscriberId: r.id,
         toAddress: r.email,
         idempotencyKey: `digest:${r.id}:${frequency}:${slot.period}`,
+        periodStart: slot.period.slice(0, 10),
         messageId: newMessageId(this.opts.mailDomain),
         payload,
         stories,

@@ -329,7 +329,7 @@ describe('schedulers racing', () => {
     // 2. No lock at all: two schedulers without the advisory lock race batch by batch (batch
     //    size 10); only the unique keys stand between them and a double queueing.
     const expectedB = await seedCohort(db, 'race', N);
-    const opts = { instantBatchMinutes: 5, batchSize: 10, mailDomain: 'news.example' };
+    const opts = { instantBatchMinutes: 5, batchSize: 10, mailDomain: 'news.example', claimsRetentionMs: ctx.config.history.claimsRetentionMs };
     const a = new DigestScheduler(ctx.repos, ctx.links.signer, ctx.clock, ctx.logger, opts);
     const b = new DigestScheduler(second.repos, second.links.signer, second.clock, second.logger, opts);
     const raced = await Promise.all([a.run('test'), b.run('test'), a.run('test')]);

@@ -69,8 +69,8 @@ describe(`migrations on ${testEngine()}`, () => {
       .values({ kind: 'digest', subscriber_id: sub.id, to_address: 'a@example.com', idempotency_key: 'digest:1:daily:2026-11-25', payload: '{}', message_id: '<2@x>' })
       .execute()).rejects.toThrow();
 
-    await db.insertInto('sent_articles').values({ subscriber_id: sub.id, article_id: article.id, delivery_id: delivery.id }).execute();
-    await expect(db.insertInto('sent_articles').values({ subscriber_id: sub.id, article_id: article.id, delivery_id: delivery.id }).execute())
+    await db.insertInto('sent_articles').values({ subscriber_id: sub.id, article_id: article.id, delivery_id: delivery.id, article_month: '2026-12-01' }).execute();
+    await expect(db.insertInto('sent_articles').values({ subscriber_id: sub.id, article_id: article.id, delivery_id: delivery.id, article_month: '2026-12-01' }).execute())
       .rejects.toThrow();
 
     await db.insertInto('terms_versions').values({ version: 1, title: 'Terms', body_markdown: 'x', body_sha256: 'h' }).execute();
