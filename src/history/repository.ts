@@ -68,6 +68,8 @@ export class HistoryRepository {
     const hi = type === 'date' ? `'${nextMonth(month)}'::date` : `'${nextMonth(month)} 00:00:00+00'::timestamptz`;
     const bound = (v: string) => v.replace(/::\w+$/, '');
     return this.db.transaction().execute(async (trx) => {
+      // Two workers creating the same month: the second waits, then finds it.
+      await sql`SELECT pg_advisory_xact_lock(hashtext('history.partitions'))`.execute(trx);
       const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname = ${name} AND relkind IN ('r', 'p')`.execute(trx);
       if (exists.rows[0]!.n > 0) return { created: false, moved: 0 };
       await sql.raw(`CREATE TABLE ${name} (LIKE ${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`).execute(trx);

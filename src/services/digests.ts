@@ -91,15 +91,26 @@ export class DigestScheduler {
     let scanned = 0;
     let queued = 0;
     let analyzedAt = 0;
+    let inFlight: Promise<unknown> | undefined;
     try {
       for (const frequency of FREQUENCIES) {
-        let afterId = 0;
-        for (;;) {
+        // Two batches in flight: the next one is read and prepared (recipients, candidates, the
+        // digests built) while this one's transaction commits, so the database and this process
+        // work at once. Batches are disjoint sets of subscribers: neither sees the other's rows.
+        const fetch = async (afterId: number) => {
           const batch = await this.repos.digests.recipients(frequency, afterId, this.opts.batchSize);
-          if (batch.length === 0) break;
-          afterId = batch[batch.length - 1]!.id;
-          scanned += batch.length;
-          queued += await this.scheduleBatch(batch, frequency, now, runId);
+          return batch.length === 0 ? undefined : { batch, prepared: await this.prepareBatch(batch, frequency, now) };
+        };
+        let ahead = fetch(0);
+        for (;;) {
+          const current = await ahead;
+          if (!current) break;
+          scanned += current.batch.length;
+          ahead = fetch(current.batch[current.batch.length - 1]!.id);
+          // Its failure surfaces when it is awaited; until then it must not count as unhandled.
+          ahead.catch(() => {});
+          inFlight = ahead;
+          queued += await this.commitBatch(current.prepared, runId, now);
           // Senders claim while this run queues: keep the queue's statistics current (see
           // refreshQueueStatistics) after each tenfold growth of what this run queued.
           if (queued >= Math.max(ANALYZE_AFTER, analyzedAt * 10)) {
@@ -111,6 +122,8 @@ export class DigestScheduler {
       if (queued >= ANALYZE_AFTER && queued > analyzedAt * 2) await this.repos.digests.refreshQueueStatistics();
       await this.repos.digests.finishRun(runId, { status: 'finished', now: this.clock.now(), scanned, queued });
     } catch (err) {
+      // Nothing of this run may still be running when it is recorded failed.
+      await inFlight?.catch(() => {});
       await this.repos.digests.finishRun(runId, { status: 'failed', now: this.clock.now(), scanned, queued, error: String(err) });
       throw err;
     }
@@ -170,13 +183,14 @@ export class DigestScheduler {
     return this.repos.digests.candidates(waiting.map((r) => r.id), 'instant', new Date(since), now, this.claimsHorizon(now));
   }
 
-  private async scheduleBatch(batch: DigestRecipient[], frequency: Frequency, now: Date, runId: number): Promise<number> {
+  /** A batch's digests, built from its recipients' candidates; nothing is queued yet. */
+  private async prepareBatch(batch: DigestRecipient[], frequency: Frequency, now: Date): Promise<{ digests: QueuedDigest[]; released: number[] }> {
     const live = batch.filter((r) => !r.pausedIndefinitely && !(r.pausedUntil && r.pausedUntil > now));
     const hashes = new Map(live.map((r) => [r.id, this.signer.emailHash(r.emailNormalized)]));
     const suppressed = await this.repos.suppressions.suppressedAmong([...hashes.values()]);
     let recipients = live.filter((r) => !suppressed.has(hashes.get(r.id)!));
     if (frequency === 'instant') recipients = await this.instantAllowed(recipients, now);
-    if (recipients.length === 0) return 0;
+    if (recipients.length === 0) return { digests: [], released: [] };
 
     const items = await this.repos.digests.candidates(recipients.map((r) => r.id), frequency, new Date(now.getTime() - LOOKBACK_MS[frequency]), now, this.claimsHorizon(now));
     if (frequency === 'daily') items.push(...(await this.overflowItems(recipients, now)));
@@ -188,8 +202,12 @@ export class DigestScheduler {
     }
 
     const digests: QueuedDigest[] = [];
+    // Most readers of a batch share a time zone and hour: each slot is worked out once.
+    const slots = new Map<string, Slot>();
     for (const r of recipients) {
-      const slot = this.slotFor(r, frequency, now);
+      const slotKey = `${r.timeZone}|${r.digestHour}|${r.digestWeekday}`;
+      let slot = slots.get(slotKey);
+      if (!slot) slots.set(slotKey, (slot = this.slotFor(r, frequency, now)));
       // A daily or weekly digest carries what matched before its slot; later matches wait
       // for the next one. An instant digest carries everything new.
       const mine = (bySubscriber.get(r.id) ?? []).filter((it) => frequency === 'instant' || it.matchedAt < slot.at);
@@ -207,10 +225,16 @@ export class DigestScheduler {
     }
     // A daily digest that went out carried the held instant alerts: the overflow is over.
     const overflowing = new Set(recipients.filter((r) => r.instantOverflowSince !== null).map((r) => r.id));
-    const released = frequency === 'daily' ? digests.filter((d) => overflowing.has(d.subscriberId)) : [];
+    const released = frequency === 'daily' ? digests.filter((d) => overflowing.has(d.subscriberId)).map((d) => d.subscriberId) : [];
+    return { digests, released };
+  }
+
+  /** Queues a prepared batch (digests, claims, the overflow released) in one transaction. */
+  private async commitBatch(p: { digests: QueuedDigest[]; released: number[] }, runId: number, now: Date): Promise<number> {
+    if (p.digests.length === 0 && p.released.length === 0) return 0;
     return this.repos.transaction(async (t) => {
-      const queued = await t.digests.queue(digests, runId, now);
-      await t.subscribers.clearInstantOverflow(released.map((d) => d.subscriberId));
+      const queued = await t.digests.queue(p.digests, runId, now);
+      await t.subscribers.clearInstantOverflow(p.released);
       return queued;
     });
   }
