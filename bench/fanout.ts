@@ -68,6 +68,13 @@ interface Phase {
   seededDbMb: number;
   runDbGrowthMb: number;
   runDbBytesPerDigest: number;
+  /** The server settings that shape a write-heavy run (checkpoint spacing, buffer cache). */
+  server: { maxWalSize: string; sharedBuffers: string };
+}
+
+async function serverSettings(db: Parameters<typeof seedDigestWorld>[0]): Promise<Phase['server']> {
+  const r = await sql<{ w: string; b: string }>`SELECT current_setting('max_wal_size') AS w, current_setting('shared_buffers') AS b`.execute(db);
+  return { maxWalSize: r.rows[0]!.w, sharedBuffers: r.rows[0]!.b };
 }
 
 async function databaseBytes(db: Parameters<typeof seedDigestWorld>[0]): Promise<number> {
@@ -179,7 +186,7 @@ async function phase(subscribers: number, naiveSample: number): Promise<Phase> {
       `scheduled, rendered and recorded ${stats.sent} digests in ${(totalMs / 1000).toFixed(1)} s (${Math.round(transport.bytes / stats.sent)} B of html+text each); ` +
         `${digestsPerS.toFixed(0)} digests/s overall; peak RSS ${peakRssMb} MB`,
     );
-    return { subscribers, digests: expected, scheduleMs, totalMs, digestsPerS, peakRssMb, naive: naiveResult, seededDbMb: mb(seededBytes), runDbGrowthMb: mb(grownBytes), runDbBytesPerDigest: Math.round(grownBytes / expected) };
+    return { subscribers, digests: expected, scheduleMs, totalMs, digestsPerS, peakRssMb, naive: naiveResult, seededDbMb: mb(seededBytes), runDbGrowthMb: mb(grownBytes), runDbBytesPerDigest: Math.round(grownBytes / expected), server: await serverSettings(bench.handle.db) };
   } finally {
     await ctx.close();
     await bench.drop();
@@ -236,6 +243,10 @@ async function main(): Promise<void> {
       run_db_bytes_per_digest: big.runDbBytesPerDigest,
       small_run_db_bytes_per_digest: small.runDbBytesPerDigest,
       scale_ratio: round(big.digestsPerS / small.digestsPerS, 2),
+      // At 1M a run writes ~3.5 GB: with the default max_wal_size (1GB) PostgreSQL checkpoints
+      // every ~30 s and every first touch of a page after one is logged whole.
+      server_max_wal_size: big.server.maxWalSize,
+      server_shared_buffers: big.server.sharedBuffers,
       quick,
     })}\n`,
   );
