@@ -161,15 +161,22 @@ export class WebhooksRepository {
   async claim(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedMessage[]> {
     // The body is the payload's jsonb text: the same bytes on every attempt, and no parse and
     // re-serialise in the worker. The endpoint comes along so posting needs no second query.
+    // Two plan guards, both measured after a burst into an outbox whose statistics say it is
+    // all delivered (the usual state of a live one): the active endpoints as an array rather
+    // than a join, so no hash join undoes the due index's order; and OFFSET 0 in the ordering
+    // check, which keeps it a per-row probe of the order index on all three columns. As an
+    // anti-join it was planned as a scan of every undelivered row per candidate: 100–450 ms a
+    // claim at a 5,000-message backlog instead of 2 ms, and growing with the backlog.
     const r = await sql<{ id: number; endpoint_id: number; attempts: number; event_id: string; body: string; url: string; secret: string; previous_secret: string | null; previous_secret_expires_at: Date | null }>`
       WITH picked AS (
         SELECT m.id FROM webhook_messages m
-        JOIN webhook_endpoints e ON e.id = m.endpoint_id AND e.active
         WHERE m.delivered_at IS NULL AND m.next_attempt_at <= ${now}
+          AND m.endpoint_id = ANY (ARRAY(SELECT id FROM webhook_endpoints WHERE active))
           AND (m.status = 'pending' OR m.lease_expires_at < ${now})
           AND NOT EXISTS (
             SELECT 1 FROM webhook_messages p
-            WHERE p.endpoint_id = m.endpoint_id AND p.subscriber_key = m.subscriber_key AND p.id < m.id AND p.delivered_at IS NULL)
+            WHERE p.endpoint_id = m.endpoint_id AND p.subscriber_key = m.subscriber_key AND p.id < m.id AND p.delivered_at IS NULL
+            OFFSET 0)
         ORDER BY m.next_attempt_at, m.id
         LIMIT ${limit}
         FOR UPDATE OF m SKIP LOCKED
