@@ -5,6 +5,7 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { Database } from './types.js';
+import { timestamptzParser } from './timestamptz.js';
 import { createCoordination, type Coordination } from './coordination.js';
 
 export type DatabaseEngine = 'postgres' | 'pglite';
@@ -24,6 +25,8 @@ export interface DatabaseHandle {
 }
 
 const INT8_OID = 20;
+const TIMESTAMPTZ_OID = 1184;
+const parseTimestamptz = timestamptzParser(pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (value: string) => unknown);
 // Identity columns of high-volume tables are bigint. Ids stay far below 2^53, so numbers are
 // safe and keep one id type across both engines (pg would give strings, PGlite bigints).
 const parseInt8 = (value: string) => Number(value);
@@ -79,7 +82,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
       Client: PreparingClient,
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          oid === INT8_OID ? parseInt8 : oid === TIMESTAMPTZ_OID && format !== 'binary' ? parseTimestamptz : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
     // An idle client that loses its connection emits 'error' on the pool; without a listener
