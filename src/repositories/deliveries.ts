@@ -248,15 +248,18 @@ export class DeliveriesRepository {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
-  /** Erasure: deliveries keep their outcome for statistics, not the address or the content. */
+  /**
+   * Erasure: deliveries keep their outcome for statistics, not the address, the content or the
+   * link to the subscriber (no foreign key does that: migrations/20261203000400).
+   */
   async anonymiseForSubscriber(subscriberId: number): Promise<void> {
-    await this.db.updateTable('deliveries').set({ to_address: null, payload: '{}' }).where('subscriber_id', '=', subscriberId).execute();
     await this.db
       .updateTable('deliveries')
       .set({ status: 'cancelled', lease_owner: null, lease_expires_at: null })
       .where('subscriber_id', '=', subscriberId)
       .where('status', '=', 'queued')
       .execute();
+    await this.db.updateTable('deliveries').set({ to_address: null, payload: '{}', subscriber_id: null }).where('subscriber_id', '=', subscriberId).execute();
   }
 
   async findByMessageId(messageId: string): Promise<{ id: number; toAddress: string | null; subscriberId: number | null } | undefined> {

@@ -271,6 +271,9 @@ export class SubscribersRepository {
       );
     await this.db.deleteFrom('consent_events').where('subscriber_id', 'in', orphans).execute();
     await this.db.deleteFrom('deliveries').where('subscriber_id', 'in', orphans).execute();
+    // No foreign keys on the history tables (migrations/20261203000400): their claims go too.
+    await this.db.deleteFrom('sent_articles').where('subscriber_id', 'in', orphans).execute();
+    await this.db.deleteFrom('sent_stories').where('subscriber_id', 'in', orphans).execute();
     const deleted = await this.db.deleteFrom('subscribers').where('id', 'in', orphans).executeTakeFirst();
     return { expired: Number(expired.numUpdatedRows), subscribersDeleted: Number(deleted.numDeletedRows) };
   }

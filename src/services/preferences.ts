@@ -210,6 +210,7 @@ export class PreferenceService {
       await r.webhooks.emit([event('subscriber.erased', subscriberKey(subscriber.id), { subscriberId: subscriber.id })], now);
       await r.consentEvents.deleteForSubscriber(subscriber.id);
       await r.deliveries.anonymiseForSubscriber(subscriber.id);
+      await r.digests.forgetSubscribers([subscriber.id]);
       await r.subscribers.delete(subscriber.id);
       await r.consentEvents.record(
         { subscriberId: null, action: 'erased', topics: [], termsVersion: null, termsSha256: null, consentText: null, consentMode: null, sourceUrl: null, form: channel, ip: null, userAgent: null },

@@ -158,6 +158,16 @@ describe(`partitioned history on ${testEngine()}`, () => {
       expect((await scheduler.run('test')).queued).toBe(0);
       const claimed = (await sql<{ article_id: number }>`SELECT article_id FROM sent_articles ORDER BY article_id`.execute(db)).rows.map((r) => r.article_id);
       expect(claimed).toEqual([fresh]);
+
+      // Erasure does what foreign keys used to (migrations/20261203000400): Ana's claims go, her
+      // deliveries stay for the statistics without her id.
+      expect(await count(db, 'sent_stories')).toBeGreaterThan(0);
+      const sent = await count(db, 'deliveries');
+      expect(await app.ctx.services.preferences.erase(ana, 'admin', 'test')).toBe(true);
+      expect(await count(db, 'sent_articles')).toBe(0);
+      expect(await count(db, 'sent_stories')).toBe(0);
+      expect(await count(db, 'deliveries')).toBe(sent);
+      expect((await sql`SELECT id FROM deliveries WHERE subscriber_id = ${ana}`.execute(db)).rows).toEqual([]);
     });
   });
 });
