@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 // Link tokens: purpose-bound, HMAC-signed, carrying ids and times but never an address.
 // A token is `<payload>.<mac>`; the mac covers the purpose, so an unsubscribe token cannot be
@@ -10,10 +10,15 @@ const MAC_BYTES = 16; // 128 bits
 export type LinkPurpose = 'confirm' | 'unsubscribe' | 'manage' | 'form';
 
 export class LinkSigner {
-  constructor(private readonly secret: string) {}
+  // Imported once: a fan-out signs several links per digest.
+  private readonly key: KeyObject;
+
+  constructor(secret: string) {
+    this.key = createSecretKey(Buffer.from(secret));
+  }
 
   private mac(purpose: LinkPurpose, payload: string): Buffer {
-    return createHmac('sha256', this.secret).update(`${purpose}|${payload}`).digest().subarray(0, MAC_BYTES);
+    return createHmac('sha256', this.key).update(`${purpose}|${payload}`).digest().subarray(0, MAC_BYTES);
   }
 
   sign(purpose: LinkPurpose, fields: (string | number)[]): string {
@@ -42,7 +47,7 @@ export class LinkSigner {
 
   /** Keyed hash of a normalised address: what suppressions keep after erasure. */
   emailHash(normalizedEmail: string): string {
-    return createHmac('sha256', this.secret).update(`email|${normalizedEmail}`).digest('hex');
+    return createHmac('sha256', this.key).update(`email|${normalizedEmail}`).digest('hex');
   }
 }
 

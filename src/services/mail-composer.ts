@@ -205,6 +205,8 @@ export class MailComposer {
       });
     }
     if (sections.length === 0) return undefined;
+    // The footer's link and List-Unsubscribe are the same token: signed once.
+    const unsubscribeAll = this.links.unsubscribeUrl(subscriber.id, null, now);
     const rendered = this.templates.render('digest', {
       ...common,
       sections,
@@ -213,13 +215,13 @@ export class MailComposer {
       confirmedAt: lookups?.confirmations ? earliest(lookups.confirmations, topicIds) : await this.repos.subscriptions.confirmedSince(subscriber.id, topicIds),
       frequency: payload.frequency,
       preferencesUrl: this.links.preferencesUrl(subscriber.id, now),
-      unsubscribeUrl: this.links.unsubscribeUrl(subscriber.id, null, now),
+      unsubscribeUrl: unsubscribeAll,
       preheader: sections[0]!.articles[0]?.title,
     });
     // List-Unsubscribe names the list (List-Id: every alert of this publisher), so the mail
     // client's one-click ends all of them (RFC 2369/8058: Gmail and Yahoo count mail after it
     // as spam). The per-topic links in the body stay per-topic.
-    return { rendered, listUnsubscribe: this.links.unsubscribeUrl(subscriber.id, null, now), messages: common.messages, topics: sections.map((s) => s.topic.slug) };
+    return { rendered, listUnsubscribe: unsubscribeAll, messages: common.messages, topics: sections.map((s) => s.topic.slug) };
   }
 
   private async composeDigest(delivery: Delivery, subscriber: Recipient, to: string, batch?: ComposeBatch): Promise<Composition> {

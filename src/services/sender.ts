@@ -79,9 +79,8 @@ interface PreparedBatch {
   suppressed: Set<string>;
 }
 
-/** One runOnce's bookkeeping: deliveries held (claimed, not yet recorded) and sent ones awaiting their bulk record. */
+/** One runOnce's bookkeeping: the sent deliveries awaiting their bulk record. */
 interface RunState {
-  held: number;
   sent: { id: number; smtpResponse: string }[];
 }
 
@@ -140,17 +139,19 @@ export class DeliverySender {
   /**
    * Sends until the queue has nothing due (or the signal asks to stop: what is claimed is
    * finished first). Claims run ahead of the sending lanes as a sliding window: a new claim is
-   * made when half the window is free, so the lanes never wait for the database, yet at most
-   * `batchSize` deliveries are held at once. `sent` outcomes are recorded in bulk; a held
-   * delivery is one claimed and not yet recorded, so a kill can duplicate at most `batchSize`
-   * mails (those the relay accepted before their record).
+   * made when half of `batchSize` claimed-and-unsent deliveries are left, so the lanes never
+   * wait for the database, yet at most `batchSize` wait unsent under this worker's lease. `sent`
+   * outcomes are recorded in bulk, and the lanes stop sending while `batchSize` of them await
+   * their record, so a kill can duplicate at most `batchSize` mails (those the relay accepted
+   * before their record). Claiming does not wait for those records: it did, and at 100k digests
+   * the lanes then spent most of their time waiting for a record and then a claim in turn.
    */
   async runOnce(signal?: AbortSignal): Promise<SendRunStats> {
     const stats: SendRunStats = { claimed: 0, sent: 0, retried: 0, failed: 0, bounced: 0, cancelled: 0 };
     const window = this.opts.batchSize;
     const flushAt = Math.max(1, Math.floor(window / 4));
     const queue: { d: Delivery; batch: PreparedBatch }[] = [];
-    const run: RunState = { held: 0, sent: [] };
+    const run: RunState = { sent: [] };
     let exhausted = false;
     let held = false;
     let failure: unknown;
@@ -161,7 +162,7 @@ export class DeliverySender {
     const refill = (): Promise<void> =>
       (refilling ??= (async () => {
         try {
-          const want = window - run.held;
+          const want = window - queue.length;
           if (want <= 0 || !canClaim()) return;
           // Held: claim nothing more; what is claimed already finishes (a hold is no crash).
           if (this.opts.hold && (await this.opts.hold())) {
@@ -174,7 +175,6 @@ export class DeliverySender {
             exhausted = true;
             return;
           }
-          run.held += claimed.length;
           stats.claimed += claimed.length;
           const batch = await this.prepare(claimed);
           for (const d of claimed) queue.push({ d, batch });
@@ -187,6 +187,7 @@ export class DeliverySender {
     const flush = (): Promise<void> => {
       if (run.sent.length === 0) return flushing;
       const items = run.sent.splice(0);
+      recording += items.length;
       flushing = flushing.then(async () => {
         try {
           const now = this.clock.now();
@@ -196,45 +197,54 @@ export class DeliverySender {
             await r.webhooks.emitDeliveriesSent(items.map((i) => i.id), now);
           });
         } catch (err) {
+          // Sent and not recorded: they will go again once their lease ends. Send nothing more
+          // (the database is likely gone), so that stays within one window.
+          recordFailed = true;
           failure ??= err;
         } finally {
-          run.held -= items.length;
+          recording -= items.length;
         }
       });
       return flushing;
     };
 
-    // Lanes waiting for room in the window wake when another lane finishes a delivery.
-    let wake = () => {};
-    let woken = new Promise<void>((r) => (wake = r));
-    const notify = () => {
-      wake();
-      woken = new Promise<void>((r) => (wake = r));
-    };
-
+    // Sent and not yet recorded, counting those being sent and those in a record under way: the
+    // mails a kill would duplicate, never more than a window.
+    let sending = 0;
+    let recording = 0;
+    let recordFailed = false;
     const lane = async () => {
       for (;;) {
+        if (recordFailed) return;
         if (run.sent.length >= flushAt) void flush();
-        if (run.held <= window / 2 && canClaim()) void refill();
+        if (queue.length <= window / 2 && canClaim()) void refill();
+        if (run.sent.length + recording + sending >= window) {
+          // A window's worth sent (or being sent) and not recorded: no more until the record is in.
+          await flush();
+          continue;
+        }
         const item = queue.shift();
         if (item) {
+          sending++;
           try {
             stats[await this.deliver(item.d, item.batch, run)]++;
           } catch (err) {
             failure ??= err; // recorded outcomes stay; the rest of the window still finishes
+          } finally {
+            sending--;
           }
-          notify();
           continue;
         }
-        // Nothing ready: record what was sent (frees the window), then wait for or make a claim.
-        await flush();
+        // Nothing ready: wait for the claim under way, or make one; at the end, record.
         if (refilling) {
           await refilling;
           continue;
         }
-        if (!canClaim()) return;
-        if (run.held < window) await refill();
-        else await woken; // the window is all in flight in other lanes
+        if (!canClaim()) {
+          await flush();
+          return;
+        }
+        await refill();
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.opts.concurrency) }, lane));
@@ -256,15 +266,10 @@ export class DeliverySender {
     if (this.clock.now().getTime() < this.pausedUntil) {
       // Claimed before the pause: back to the queue for when it ends, the attempt not counted.
       await this.repos.deliveries.release(d.id, this.owner, { now: this.clock.now(), nextAttemptAt: new Date(this.pausedUntil) });
-      run.held--;
       return 'retried';
     }
     const finish = async (status: 'failed' | 'bounced' | 'cancelled', extra: { smtpResponse?: string; error?: string } = {}) => {
-      try {
-        await this.repos.deliveries.finish(d.id, this.owner, { status, now: this.clock.now(), ...extra });
-      } finally {
-        run.held--;
-      }
+      await this.repos.deliveries.finish(d.id, this.owner, { status, now: this.clock.now(), ...extra });
     };
 
     if (!d.toAddress) {
@@ -304,16 +309,12 @@ export class DeliverySender {
       if (kind === 'permanent') {
         batch.suppressed.add(emailHash); // later mail to this address in the batch is cancelled
         const now = this.clock.now();
-        try {
-          await this.repos.transaction(async (r) => {
-            await r.suppressions.add(emailHash, 'hard-bounce', `delivery ${d.id}: ${errorText(err).slice(0, 200)}`, now);
-            if (await r.deliveries.finish(d.id, this.owner, { status: 'bounced', now, error: errorText(err) })) {
-              await r.webhooks.emit([bounceEvent({ deliveryId: d.id, subscriberId: d.subscriberId, bounceType: 'hard', detail: errorText(err).slice(0, 500), suppressed: true })], now);
-            }
-          });
-        } finally {
-          run.held--;
-        }
+        await this.repos.transaction(async (r) => {
+          await r.suppressions.add(emailHash, 'hard-bounce', `delivery ${d.id}: ${errorText(err).slice(0, 200)}`, now);
+          if (await r.deliveries.finish(d.id, this.owner, { status: 'bounced', now, error: errorText(err) })) {
+            await r.webhooks.emit([bounceEvent({ deliveryId: d.id, subscriberId: d.subscriberId, bounceType: 'hard', detail: errorText(err).slice(0, 500), suppressed: true })], now);
+          }
+        });
         return 'bounced';
       }
       if (d.attempts >= this.opts.maxAttempts) {
@@ -323,11 +324,7 @@ export class DeliverySender {
       // Exponential back-off with full jitter in [0.5, 1.5) of the step.
       const step = this.opts.retryBaseMs * 2 ** (d.attempts - 1);
       const now = this.clock.now();
-      try {
-        await this.repos.deliveries.retryLater(d.id, this.owner, { now, nextAttemptAt: new Date(now.getTime() + step * (0.5 + Math.random())), error: errorText(err) });
-      } finally {
-        run.held--;
-      }
+      await this.repos.deliveries.retryLater(d.id, this.owner, { now, nextAttemptAt: new Date(now.getTime() + step * (0.5 + Math.random())), error: errorText(err) });
       return 'retried';
     }
   }
