@@ -181,7 +181,9 @@ export class DigestsRepository {
     // stories: the articles' insert joins what the stories' insert returned, so a story another
     // delivery holds leaves out its copies without a round trip or a row back to this process.
     // The arrays go as literals built here (ids only): the driver's escaping of each element
-    // was a measurable part of the fan-out.
+    // was a measurable part of the fan-out. A story claim's partition key is a function of the
+    // story (its first article's month, a fixed month if that article is gone), so the same
+    // claim always meets itself: once per edition.
     const stories: { s: number[]; st: number[]; e: number[]; d: number[] } = { s: [], st: [], e: [], d: [] };
     const articles: { s: number[]; st: number[]; e: number[]; ar: number[]; d: number[] } = { s: [], st: [], e: [], ar: [], d: [] };
     const claim = async () => {
