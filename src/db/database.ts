@@ -2,8 +2,6 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import type { Database } from './types.js';
 import { timestamptzParser } from './timestamptz.js';
 import { createCoordination, type Coordination } from './coordination.js';
@@ -100,6 +98,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
     releaseLock = lockDataDir(dataDir);
   }
   try {
+    // Loaded only here: the embedded engine's module costs ~50 MB of RSS, which a process on
+    // PostgreSQL (every worker at scale) should not carry.
+    const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
     const pglite = await PGlite.create({
       dataDir,
       loadDataDir: opts.pgliteSnapshot,
