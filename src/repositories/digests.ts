@@ -108,9 +108,9 @@ export class DigestsRepository {
       // Each probe names its claim's partition (the key is a function of the article, see
       // src/history/keys.ts), so PostgreSQL prunes the others at run time: one index probe per
       // candidate instead of one per month kept. OFFSET 0 keeps each a probe: as an anti-join
-      // the planner hashed or sorted every claim of every month per batch of subscribers (150-
-      // 250 ms a batch of 1,000 at 100k subscribers, the largest cost of a run), and a hash or
-      // merge join cannot prune partitions by the outer row.
+      // the planner hashed or sorted every claim of every month per batch of subscribers
+      // (150–250 ms a batch of 1,000 at 100k subscribers, the largest cost of a run), and a
+      // hash or merge join cannot prune partitions by the outer row.
       .where((eb) =>
         eb.not(
           eb.exists(
